@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== typecheck"; npx tsc -p . --noEmit
 echo "== lint"; npx eslint . --max-warnings=0
-echo "== tests"; CDK_VALIDATION=false npx vitest run "$@"
+echo "== tests"; CDK_VALIDATION=false NODE_OPTIONS="${NODE_OPTIONS:-} --openssl-legacy-provider" npx vitest run "$@"

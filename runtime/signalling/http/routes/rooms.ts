@@ -1,0 +1,56 @@
+import { Type } from 'typebox';
+import { CreateRoomRequest, Page, PageQuery, Room } from '../../../core/protocol/http.js';
+import { Id } from '../../../core/protocol/common.js';
+import type { Http } from '../types.js';
+import type { Services } from '../../services.js';
+import { tenantOf } from '../auth.js';
+import { idempotent } from '../idempotency.js';
+import { errorResponses } from '../server.js';
+
+const RoomParams = Type.Object({ roomId: Id });
+
+export async function roomRoutes(app: Http, services: Services): Promise<void> {
+  app.post(
+    '/v1/rooms',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: 'Create a room',
+        description: 'Supports `Idempotency-Key`.',
+        body: CreateRoomRequest,
+        response: { 201: Room, ...errorResponses },
+      },
+    },
+    async (req, reply) => idempotent(services, req, reply, 201, () => services.rooms.create(tenantOf(req), req.body)),
+  );
+
+  app.get(
+    '/v1/rooms',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: 'List rooms, newest first',
+        querystring: Type.Intersect([PageQuery, Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])) })]),
+        response: { 200: Page(Room, 'rooms'), ...errorResponses },
+      },
+    },
+    async (req) => services.rooms.list(tenantOf(req), req.query.limit, req.query.cursor, req.query.status),
+  );
+
+  app.get(
+    '/v1/rooms/:roomId',
+    { schema: { tags: ['rooms'], summary: 'Get a room', params: RoomParams, response: { 200: Room, ...errorResponses } } },
+    async (req) => services.rooms.require(tenantOf(req), req.params.roomId),
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/close',
+    { schema: { tags: ['rooms'], summary: 'Close a room (participants are disconnected from it)', params: RoomParams, response: { 200: Room, ...errorResponses } } },
+    async (req) => {
+      const tenantId = tenantOf(req);
+      const room = await services.rooms.close(tenantId, req.params.roomId);
+      await services.events.roomClosed(tenantId, room.id);
+      return room;
+    },
+  );
+}

@@ -1,0 +1,86 @@
+import type { Logger } from '../core/logging.js';
+import type { Clock } from '../core/clock.js';
+import { MetricsRegistry } from '../core/metrics.js';
+import { Db } from '../core/storage/db.js';
+import { TenantRepository, ApiKeyRepository } from '../core/storage/tenants.js';
+import { RoomRepository } from '../core/storage/rooms.js';
+import { PresenceRepository } from '../core/storage/presence.js';
+import { CallRepository } from '../core/storage/calls.js';
+import { IdempotencyStore } from '../core/storage/idempotency.js';
+import { TokenService } from '../core/auth/tokens.js';
+import { iceServersFor } from '../core/auth/turn.js';
+import type { Mailer } from '../core/mail.js';
+import type { IceServer } from '../core/protocol/common.js';
+import type { SignallingConfig } from './config.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomToken } from '../core/ids.js';
+
+/** Secret values, resolved by main.ts (inline or from Secrets Manager). */
+export interface ResolvedSecrets {
+  adminKey: string;
+  jwtSigningKey: string;
+  turnSecret: string;
+  originSecret?: string;
+}
+
+/** Everything the signalling process needs, built once by the composition root and passed down. */
+export interface Services {
+  config: SignallingConfig;
+  log: Logger;
+  clock: Clock;
+  metrics: MetricsRegistry;
+  instanceId: string;
+  secrets: ResolvedSecrets;
+  tenants: TenantRepository;
+  apiKeys: ApiKeyRepository;
+  rooms: RoomRepository;
+  presence: PresenceRepository;
+  calls: CallRepository;
+  idempotency: IdempotencyStore;
+  tokens: TokenService;
+  mailer: Mailer;
+  iceServers(user: string): { iceServers: IceServer[]; expiresAt: number };
+  /** Readiness probe of the storage dependency. */
+  checkStorage(): Promise<void>;
+  /** Hooks from REST into the live signalling layer (set by the socket layer when it starts). */
+  events: SignallingEvents;
+}
+
+export interface SignallingEvents {
+  roomClosed(tenantId: string, roomId: string): Promise<void>;
+}
+
+export function createServices(input: {
+  config: SignallingConfig;
+  log: Logger;
+  clock: Clock;
+  doc: DynamoDBDocumentClient;
+  secrets: ResolvedSecrets;
+  mailer: Mailer;
+  metrics?: MetricsRegistry;
+}): Services {
+  const { config, clock } = input;
+  const db = new Db(input.doc, config.tableName, clock);
+  const tenants = new TenantRepository(db);
+  return {
+    config,
+    log: input.log,
+    clock,
+    metrics: input.metrics ?? new MetricsRegistry(),
+    instanceId: randomToken(8),
+    secrets: input.secrets,
+    tenants,
+    apiKeys: new ApiKeyRepository(db),
+    rooms: new RoomRepository(db, { maxParticipants: config.limits.maxRoomParticipants }),
+    presence: new PresenceRepository(db),
+    calls: new CallRepository(db),
+    idempotency: new IdempotencyStore(db),
+    tokens: new TokenService(input.secrets.jwtSigningKey, config.tokens, clock),
+    mailer: input.mailer,
+    iceServers: (user) => iceServersFor(config.turn.urls, input.secrets.turnSecret, user, config.turn.ttlMinutes * 60, clock.now()),
+    checkStorage: async () => {
+      await tenants.get('__readyz__');
+    },
+    events: { roomClosed: async () => {} },
+  };
+}
