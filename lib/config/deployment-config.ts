@@ -72,7 +72,13 @@ export const DeploymentContext = Type.Object(
   },
   { additionalProperties: false },
 );
-type RawContext = Static<typeof DeploymentContext> & Record<string, unknown>;
+/** Validated context (keys without the prefix); typed loosely because the tier keys are generated. */
+type RawContext = Omit<Static<typeof DeploymentContext>, 'size' | 'logRetentionDays' | 'statefulRemovalPolicy' | 'logLevel'> & {
+  size: Size;
+  logRetentionDays: number;
+  statefulRemovalPolicy: 'retain' | 'destroy';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+} & Record<string, unknown>;
 
 export interface TierSize {
   readonly instanceType: string;
@@ -194,7 +200,7 @@ function describeErrors(value: Record<string, unknown>): string[] {
  */
 export function parseDeploymentConfig(raw: Record<string, unknown>): Readonly<DeploymentConfig> {
   const withDefaults = Value.Default(DeploymentContext, coerceArrays(raw)) as Record<string, unknown>;
-  const value = Value.Convert(DeploymentContext, withDefaults) as RawContext;
+  const value = Value.Convert(DeploymentContext, withDefaults) as unknown as RawContext;
   const problems = describeErrors(value);
   if (problems.length > 0) throw new DeploymentConfigError(problems);
 

@@ -19,17 +19,18 @@ export interface SocketCacheProps {
  */
 export class SocketCache extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
+  public readonly securityGroup: ec2.SecurityGroup;
   public readonly replicationGroup: elasticache.CfnReplicationGroup;
   /** `rediss://<primary endpoint>:<port>` for the socket.io adapter. */
   public readonly url: string;
 
   constructor(scope: Construct, id: string, props: SocketCacheProps) {
     super(scope, id);
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    const securityGroup = (this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Valkey for the socket.io adapter (signalling tier only)',
       allowAllOutbound: false,
-    });
+    }));
     this.connections = new ec2.Connections({ securityGroups: [securityGroup], defaultPort: ec2.Port.tcp(CACHE_PORT) });
     const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
       description: 'Private subnets of the socket.io cache',

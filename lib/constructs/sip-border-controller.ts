@@ -1,0 +1,151 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { TierSize } from '../config/deployment-config.js';
+import {
+  DRACHTIO_ADMIN_PORT, DRACHTIO_PROMETHEUS_PORT, RTPENGINE_NG_PORT, SBC_CONTROL_PORT, SIP_PORT, SIP_TLS_PORT, SIP_WSS_PORT,
+} from '../ports.js';
+import { ElasticIpPool } from './elastic-ip-pool.js';
+import { BOOTSTRAP_DIR, envFile, NodeServiceHost } from './node-service-host.js';
+import type { SbcConfig } from './runtime-configs.js';
+
+export interface SipBorderControllerProps {
+  readonly vpc: ec2.IVpc;
+  readonly size: TierSize;
+  readonly logLevel: SbcConfig['logLevel'];
+  readonly logRetention: logs.RetentionDays;
+  readonly logGroupPrefix: string;
+  readonly table: dynamodb.ITableV2;
+  readonly recordings: s3.IBucket;
+  readonly drachtioSecret: secretsmanager.ISecret;
+  /** Pinned drachtio-server image. */
+  readonly drachtioImage: string;
+  /** Sources allowed to SIP (carriers, PBXs, softphones). */
+  readonly sipAllowedCidrs: readonly string[];
+  readonly elasticIps: number;
+  readonly drainTimeout: Duration;
+  readonly accessLogsBucket: s3.IBucket;
+  readonly notificationsTopic: sns.ITopic;
+}
+
+/**
+ * The SIP edge: drachtio-server (official image, host networking) plus the drachtio-srf SBC runtime on each
+ * instance, in public subnets with an Elastic IP from a fixed pool. The control API is reachable only through
+ * an internal NLB from the signalling tier.
+ */
+export class SipBorderController extends Construct implements ec2.IConnectable {
+  public readonly host: NodeServiceHost;
+  public readonly elasticIps: ElasticIpPool;
+  public readonly controlLoadBalancer: elbv2.NetworkLoadBalancer;
+  public readonly connections: ec2.Connections;
+  /** `http://<internal NLB>:8090` for the signalling tier. */
+  public readonly controlUrl: string;
+  public readonly config: SbcConfig;
+
+  constructor(scope: Construct, id: string, props: SipBorderControllerProps) {
+    super(scope, id);
+    this.elasticIps = new ElasticIpPool(this, 'ElasticIps', { size: props.elasticIps, poolName: 'sbc' });
+    this.config = {
+      logLevel: props.logLevel,
+      aws: { region: Stack.of(this).region },
+      tableName: props.table.tableName,
+      recordingsBucket: props.recordings.bucketName,
+      drachtio: { host: '127.0.0.1', port: DRACHTIO_ADMIN_PORT, secret: { arn: props.drachtioSecret.secretArn } },
+      rtpengine: { ngPort: RTPENGINE_NG_PORT },
+      control: { host: '0.0.0.0', port: SBC_CONTROL_PORT },
+      sip: { port: SIP_PORT, tlsPort: SIP_TLS_PORT, wssPort: SIP_WSS_PORT, publicIps: this.elasticIps.publicIps },
+    };
+    const tierInit: ec2.InitElement[] = [
+      ec2.InitFile.fromString(
+        '/etc/cpaas/drachtio.env',
+        envFile({
+          DRACHTIO_IMAGE: props.drachtioImage,
+          DRACHTIO_SECRET_ARN: props.drachtioSecret.secretArn,
+          LOG_LEVEL: props.logLevel === 'debug' ? 'debug' : 'info',
+          SIP_PORT, SIP_TLS_PORT, SIP_WSS_PORT,
+          ADMIN_PORT: DRACHTIO_ADMIN_PORT,
+          PROMETHEUS_PORT: DRACHTIO_PROMETHEUS_PORT,
+          VPC_CIDR: props.vpc.vpcCidrBlock,
+        }),
+      ),
+      ec2.InitFile.fromFileInline('/usr/local/lib/cpaas/drachtio-start.sh', `${BOOTSTRAP_DIR}/sbc/drachtio-start.sh`, { mode: '000755' }),
+      ec2.InitFile.fromFileInline('/etc/systemd/system/drachtio.service', `${BOOTSTRAP_DIR}/sbc/drachtio.service`),
+      ec2.InitCommand.shellCommand('systemctl daemon-reload', { key: '50-reload' }),
+      ec2.InitService.enable('docker', { serviceManager: ec2.ServiceManager.SYSTEMD }),
+      ec2.InitService.enable('drachtio', { serviceManager: ec2.ServiceManager.SYSTEMD }),
+    ];
+    this.host = new NodeServiceHost(this, 'Host', {
+      vpc: props.vpc,
+      tier: 'sbc',
+      size: props.size,
+      subnetType: ec2.SubnetType.PUBLIC,
+      logRetention: props.logRetention,
+      logGroupPrefix: props.logGroupPrefix,
+      packages: ['docker.io', 'openssl'],
+      service: { name: 'sbc', entry: 'runtime/sbc/main.ts', config: this.config, after: ['drachtio.service'] },
+      elasticIpPool: this.elasticIps,
+      tierInit,
+      logFiles: ['drachtio'],
+      // Calls live on these hosts: config changes go through cfn-hup in place, not an instance roll.
+      configChangeReplacesInstances: false,
+      stopTimeout: props.drainTimeout,
+      drain: {
+        timeout: props.drainTimeout,
+        units: ['cpaas-sbc'],
+        activeCallsCommand: `curl -sf http://127.0.0.1:${SBC_CONTROL_PORT}/v1/status | jq -r .activeCalls`,
+      },
+      notificationsTopic: props.notificationsTopic,
+    });
+    this.connections = this.host.connections;
+    const role = this.host.role;
+    props.table.grantReadWriteData(role);
+    props.recordings.grantRead(role);
+    props.drachtioSecret.grantRead(role);
+
+    for (const cidr of props.sipAllowedCidrs) {
+      const peer = ec2.Peer.ipv4(cidr);
+      this.connections.allowFrom(peer, ec2.Port.udp(SIP_PORT), `SIP over UDP from ${cidr}`);
+      this.connections.allowFrom(peer, ec2.Port.tcp(SIP_PORT), `SIP over TCP from ${cidr}`);
+      this.connections.allowFrom(peer, ec2.Port.tcp(SIP_TLS_PORT), `SIP over TLS from ${cidr}`);
+      this.connections.allowFrom(peer, ec2.Port.tcp(SIP_WSS_PORT), `SIP over secure WebSocket from ${cidr}`);
+    }
+    if (props.sipAllowedCidrs.includes('0.0.0.0/0')) {
+      Validations.of(this.host.securityGroup).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason:
+          'Public SIP edge by design (cpaas:sipAllowedCidrs defaults to 0.0.0.0/0 for softphones): the SBC authenticates ' +
+          '(digest or carrier source address) and rate-limits every request. Narrow it to carrier CIDRs with -c.',
+      });
+    }
+
+    this.controlLoadBalancer = new elbv2.NetworkLoadBalancer(this, 'ControlLoadBalancer', {
+      vpc: props.vpc,
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+    Validations.of(this.controlLoadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason: 'Internal TCP pass-through for the control API; ELB access logging needs a fixed region (ELB account) and the stacks are env-agnostic. The SBC logs each control request.',
+    });
+    this.controlLoadBalancer.addListener('Control', { port: SBC_CONTROL_PORT }).addTargets('Sbc', {
+      port: SBC_CONTROL_PORT,
+      targets: [this.host.autoScalingGroup],
+      deregistrationDelay: Duration.seconds(30),
+      healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
+    });
+    this.host.connections.allowFrom(this.controlLoadBalancer, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API from its internal NLB');
+    this.controlUrl = `http://${this.controlLoadBalancer.loadBalancerDnsName}:${SBC_CONTROL_PORT}`;
+    this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 50 });
+  }
+
+  /** Lets the signalling tier call the control API. */
+  allowControlFrom(peer: ec2.IConnectable): void {
+    this.controlLoadBalancer.connections.allowFrom(peer, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API from signalling');
+  }
+}

@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { REPO_ROOT } from './node-service-host.js';
+import { ORIGIN_VERIFY_HEADER } from './signalling-service.js';
+
+/** Paths CloudFront forwards to the ALB (signalling); everything else comes from S3. */
+export const API_PATHS = ['/v1/*', '/docs', '/docs/*', '/openapi.json', '/socket.io/*', '/healthz'] as const;
+
+/** Sources of the built SDK (`/sdk/*`) and the demo pages (`/demo/*`). */
+export interface WebSources {
+  readonly sdk: s3deploy.ISource;
+  readonly demo: s3deploy.ISource;
+}
+
+/** The real builds; tests inject their own sources instead. Fails synth if the SDK was not built. */
+export function defaultWebSources(): WebSources {
+  const sdkDist = path.join(REPO_ROOT, 'assets/sdk/dist');
+  const demo = path.join(REPO_ROOT, 'assets/demo');
+  if (!fs.existsSync(sdkDist)) throw new Error('Web assets: assets/sdk/dist does not exist: run `npm run build:sdk` before synth/deploy.');
+  if (!fs.existsSync(demo)) throw new Error('Web assets: assets/demo does not exist.');
+  return { sdk: s3deploy.Source.asset(sdkDist), demo: s3deploy.Source.asset(demo) };
+}
+
+export interface WebEdgeProps {
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  readonly originVerifySecret: secretsmanager.ISecret;
+  readonly domainName?: string;
+  readonly certificateArn?: string;
+  readonly accessLogsBucket: s3.IBucket;
+}
+
+/**
+ * CloudFront in front of everything: S3 (Origin Access Control) for the SDK, demo and config.json; the ALB for
+ * the API and socket.io (no caching, all headers/cookies/query strings, WebSockets, secret origin header).
+ */
+export class WebEdge extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly distribution: cloudfront.Distribution;
+  /** `https://<cloudfront or custom domain>` */
+  public readonly baseUrl: string;
+
+  constructor(scope: Construct, id: string, props: WebEdgeProps) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, 'Site', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      serverAccessLogsBucket: props.accessLogsBucket,
+      serverAccessLogsPrefix: 'site/',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const s3Origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
+    const apiOrigin = new origins.LoadBalancerV2Origin(props.loadBalancer, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifySecret.secretValue.unsafeUnwrap() },
+      readTimeout: Duration.seconds(60),
+      keepaliveTimeout: Duration.seconds(60),
+    });
+    const api: cloudfront.BehaviorOptions = {
+      origin: apiOrigin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      compress: false,
+    };
+    const site: cloudfront.BehaviorOptions = {
+      origin: s3Origin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+    };
+    const custom = props.domainName && props.certificateArn;
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'CPaaS: SDK, demo, REST API and socket.io',
+      defaultBehavior: site,
+      additionalBehaviors: {
+        '/sdk/*': site,
+        '/demo/*': site,
+        ...Object.fromEntries(API_PATHS.map((p) => [p, api])),
+      },
+      defaultRootObject: 'demo/index.html',
+      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: props.accessLogsBucket,
+      logFilePrefix: 'cloudfront/',
+      ...(custom
+        ? { domainNames: [props.domainName!], certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn!) }
+        : {}),
+    });
+    this.baseUrl = `https://${custom ? props.domainName : this.distribution.distributionDomainName}`;
+    Validations.of(this.distribution).acknowledge({ id: 'AwsSolutions-CFR1', reason: 'A communications platform serves callers worldwide; no geo restriction.' });
+    Validations.of(this.distribution).acknowledge({ id: 'AwsSolutions-CFR2', reason: 'WAF is optional and billed per request; the API rate-limits per tenant. Attach a web ACL if required.' });
+    if (!custom) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason: 'Without cpaas:domainName the default *.cloudfront.net certificate is used, whose TLS policy cannot be chosen.',
+      });
+    }
+  }
+
+  /** Deploys the SDK, the demo and `config.json` (API and socket URLs) into the bucket and invalidates CloudFront. */
+  deployAssets(sources: WebSources, config: Record<string, unknown>): s3deploy.BucketDeployment[] {
+    const deploy = (id: string, source: s3deploy.ISource, prefix?: string, invalidate = false) => {
+      const d = new s3deploy.BucketDeployment(this, id, {
+        destinationBucket: this.bucket,
+        sources: [source],
+        ...(prefix ? { destinationKeyPrefix: prefix } : {}),
+        prune: prefix !== undefined,
+        memoryLimit: 512,
+        ...(invalidate ? { distribution: this.distribution, distributionPaths: ['/*'] } : {}),
+      });
+      return d;
+    };
+    const sdk = deploy('Sdk', sources.sdk, 'sdk/');
+    const demo = deploy('Demo', sources.demo, 'demo/');
+    const cfg = deploy('Config', s3deploy.Source.jsonData('config.json', config), undefined, true);
+    cfg.node.addDependency(sdk, demo);
+    // All BucketDeployments share one singleton handler; acknowledge on this construct, which holds them.
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-IAM4', reason: 'CDK BucketDeployment handler: AWSLambdaBasicExecutionRole for its own logs.' });
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-IAM5', reason: 'CDK BucketDeployment handler: read from the CDK asset bucket and write/prune objects (bucket/*) of the site bucket.' });
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-L1', reason: 'Runtime of the BucketDeployment handler is chosen by aws-cdk-lib.' });
+    return [sdk, demo, cfg];
+  }
+}
