@@ -44,6 +44,15 @@ export interface Services {
   checkStorage(): Promise<void>;
   /** Hooks from REST into the live signalling layer (set by the socket layer when it starts). */
   events: SignallingEvents;
+  /** The SBC's WebRTC ⇄ SIP gateway (absent without an SBC). */
+  gateway?: DialGateway;
+}
+
+/** Client of the SBC control API used by the `dial:*` socket events. */
+export interface DialGateway {
+  dial(req: { tenantId: string; identity: string; socketId: string; to: string; sdp: string; callerId?: string }): Promise<{ callId: string }>;
+  control(req: { tenantId: string; identity: string; callId: string; action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer'; digits?: string; target?: string }): Promise<void>;
+  answer(req: { tenantId: string; identity: string; socketId: string; callId: string; sdp: string }): Promise<void>;
 }
 
 export interface SignallingEvents {

@@ -14,6 +14,7 @@ import { createServices, type Services } from '../../runtime/signalling/services
 import { buildSignallingApp, type SignallingApp, type SignallingAppOptions } from '../../runtime/signalling/app.js';
 import type { SignallingConfig } from '../../runtime/signalling/config.js';
 import type { Grants } from '../../runtime/core/protocol/common.js';
+import { createRedisAdapter } from '../../runtime/signalling/redis.js';
 
 export interface TestPlatformOptions {
   turnUrls?: string[];
@@ -76,10 +77,12 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   let services!: Services;
   const platform = {} as TestPlatform;
 
+  let redis: Awaited<ReturnType<typeof createRedisAdapter>> | undefined;
   async function startApp(): Promise<void> {
     const cfg = config(port);
     services = createServices({ config: cfg, log, clock: opts.clock ?? systemClock, doc: aws.doc, secrets, mailer: new SesMailer(aws.ses, cfg.mail) });
-    app = await buildSignallingApp(services, opts.appOptions ?? {});
+    if (cfg.redisUrl) redis = await createRedisAdapter(cfg.redisUrl, log);
+    app = await buildSignallingApp(services, { ...(opts.appOptions ?? {}), ...(redis ? { adapter: redis.adapter } : {}) });
     const url = await app.listen('127.0.0.1', port);
     port = Number(new URL(url).port);
     Object.assign(platform, { baseUrl: url, port, config: cfg, services, app });
@@ -87,6 +90,8 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   async function stopApp(): Promise<void> {
     await app?.close();
     app = undefined;
+    await redis?.close();
+    redis = undefined;
   }
 
   Object.assign(platform, {

@@ -64,18 +64,19 @@ export class CallRepository {
   }
 
   /** Any state but ended → ended, once. Returns undefined when it had already ended. */
-  async end(tenantId: string, callId: string, reason: HangupReason, by: string): Promise<CallRecord | undefined> {
+  async end(tenantId: string, callId: string, reason: HangupReason, by: string, opts: { onlyIf?: CallState } = {}): Promise<CallRecord | undefined> {
     const now = this.db.clock.now();
     const current = await this.get(tenantId, callId);
     if (!current || current.state === 'ended') return undefined;
+    if (opts.onlyIf && current.state !== opts.onlyIf) return undefined;
     const duration = current.answeredAt ? Math.round((now - Date.parse(current.answeredAt)) / 100) / 10 : 0;
     try {
       const item = await this.db.update<CallItem>({
         Key: { pk: callsPk(tenantId), sk: callId },
         UpdateExpression: 'SET #st = :ended, endedAt = :t, endReason = :r, endedBy = :by, durationSeconds = :d',
-        ConditionExpression: 'attribute_exists(pk) AND #st <> :ended',
+        ConditionExpression: opts.onlyIf ? 'attribute_exists(pk) AND #st = :only' : 'attribute_exists(pk) AND #st <> :ended',
         ExpressionAttributeNames: { '#st': 'state' },
-        ExpressionAttributeValues: { ':ended': 'ended', ':t': isoTime(now), ':r': reason, ':by': by, ':d': duration },
+        ExpressionAttributeValues: { ':ended': 'ended', ':t': isoTime(now), ':r': reason, ':by': by, ':d': duration, ...(opts.onlyIf ? { ':only': opts.onlyIf } : {}) },
       });
       return stripKeys(item!) as CallRecord;
     } catch (err) {

@@ -15,8 +15,8 @@ export class PresenceRepository {
   async connect(tenantId: string, identity: string, socketId: string): Promise<PresenceInfo> {
     const item = await this.db.update<PresItem>({
       Key: { pk: presPk(tenantId), sk: identity },
-      UpdateExpression: 'SET identity = :i, #st = if_not_exists(#st, :online), updatedAt = :t, expiresAt = :exp ADD sockets :sid',
-      ExpressionAttributeNames: { '#st': 'status' },
+      UpdateExpression: 'SET #id = :i, #st = if_not_exists(#st, :online), updatedAt = :t, expiresAt = :exp ADD sockets :sid',
+      ExpressionAttributeNames: { '#st': 'status', '#id': 'identity' },
       ExpressionAttributeValues: { ':i': identity, ':online': 'online', ':t': isoTime(this.db.clock.now()), ':exp': this.db.nowSeconds() + PRESENCE_TTL_SECONDS, ':sid': new Set([socketId]) },
     });
     return toInfo(item!, this.db.nowSeconds());
@@ -36,8 +36,8 @@ export class PresenceRepository {
   async set(tenantId: string, identity: string, status: Exclude<PresenceStatus, 'offline'>, note?: string): Promise<PresenceInfo> {
     const item = await this.db.update<PresItem>({
       Key: { pk: presPk(tenantId), sk: identity },
-      UpdateExpression: note === undefined ? 'SET identity = :i, #st = :s, updatedAt = :t REMOVE note' : 'SET identity = :i, #st = :s, updatedAt = :t, note = :n',
-      ExpressionAttributeNames: { '#st': 'status' },
+      UpdateExpression: note === undefined ? 'SET #id = :i, #st = :s, updatedAt = :t REMOVE #note' : 'SET #id = :i, #st = :s, updatedAt = :t, #note = :n',
+      ExpressionAttributeNames: { '#st': 'status', '#id': 'identity', '#note': 'note' },
       ExpressionAttributeValues: { ':i': identity, ':s': status, ':t': isoTime(this.db.clock.now()), ...(note === undefined ? {} : { ':n': note }) },
     });
     return toInfo(item!, this.db.nowSeconds());

@@ -97,6 +97,8 @@ export async function buildHttp(services: Services, opts: HttpOptions = {}): Pro
       security: [{ bearer: [] }, { basic: [] }],
     },
     hideUntagged: true,
+    // Components are named after their schema $id (Room, Tenant, ErrorBody…) instead of def-0, def-1…
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   app.addSchema(ErrorBody);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false } });
