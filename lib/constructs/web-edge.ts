@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -101,6 +101,10 @@ export class WebEdge extends Construct {
     this.baseUrl = `https://${custom ? props.domainName : this.distribution.distributionDomainName}`;
     Validations.of(this.distribution).acknowledge({ id: 'AwsSolutions-CFR1', reason: 'A communications platform serves callers worldwide; no geo restriction.' });
     Validations.of(this.distribution).acknowledge({ id: 'AwsSolutions-CFR2', reason: 'WAF is optional and billed per request; the API rate-limits per tenant. Attach a web ACL if required.' });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR5',
+      reason: 'CloudFront → ALB is HTTP inside AWS because the ALB has no certificate without a custom domain; the origin is protected by the secret header (and the prefix list when set).',
+    });
     if (!custom) {
       Validations.of(this.distribution).acknowledge({
         id: 'AwsSolutions-CFR4',
@@ -126,10 +130,15 @@ export class WebEdge extends Construct {
     const demo = deploy('Demo', sources.demo, 'demo/');
     const cfg = deploy('Config', s3deploy.Source.jsonData('config.json', config), undefined, true);
     cfg.node.addDependency(sdk, demo);
-    // All BucketDeployments share one singleton handler; acknowledge on this construct, which holds them.
-    Validations.of(this).acknowledge({ id: 'AwsSolutions-IAM4', reason: 'CDK BucketDeployment handler: AWSLambdaBasicExecutionRole for its own logs.' });
-    Validations.of(this).acknowledge({ id: 'AwsSolutions-IAM5', reason: 'CDK BucketDeployment handler: read from the CDK asset bucket and write/prune objects (bucket/*) of the site bucket.' });
-    Validations.of(this).acknowledge({ id: 'AwsSolutions-L1', reason: 'Runtime of the BucketDeployment handler is chosen by aws-cdk-lib.' });
+    // All BucketDeployments share one stack-level singleton handler: acknowledge on it.
+    const handler = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    for (const scope of handler ? [this, handler] : [this]) this.acknowledgeHandler(scope);
     return [sdk, demo, cfg];
+  }
+
+  private acknowledgeHandler(scope: Construct): void {
+    Validations.of(scope).acknowledge({ id: 'AwsSolutions-IAM4', reason: 'CDK BucketDeployment handler: AWSLambdaBasicExecutionRole for its own logs.' });
+    Validations.of(scope).acknowledge({ id: 'AwsSolutions-IAM5', reason: 'CDK BucketDeployment handler: read from the CDK asset bucket and write/prune objects (bucket/*) of the site bucket.' });
+    Validations.of(scope).acknowledge({ id: 'AwsSolutions-L1', reason: 'Runtime of the BucketDeployment handler is chosen by aws-cdk-lib.' });
   }
 }
