@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addFormats from 'ajv-formats';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../core/errors.js';
@@ -39,6 +40,17 @@ export async function buildHttp(services: Services, opts: HttpOptions = {}): Pro
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
       plugins: [(addFormats as unknown as { default?: unknown }).default ?? addFormats] as never[],
+    },
+    // Query strings and path params arrive as strings and are coerced ("25" → 25); JSON bodies are typed
+    // already and must not be: coercion inside a union (metadata values) would turn 1 into "1".
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (externalSchemas, ajvOptions) => {
+          const coercing = AjvCompiler()(externalSchemas, ajvOptions as never);
+          const exact = AjvCompiler()(externalSchemas, { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } } as never);
+          return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+        },
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Http;
 
