@@ -15,7 +15,8 @@ type RoomItem = Item & Room & { msgSeq?: number; joinUntil?: number };
 type PartItem = Item & Participant & { socketId: string; instanceId?: string };
 type MsgItem = Item & ChatMessage;
 type SesItem = Item & RoomSession;
-type InvItem = Item & Invite;
+/** `expiresAt` is the table's TTL attribute (epoch seconds), so the invite's link expiry is stored as `linkExpiresAt`. */
+type InvItem = Item & Omit<Invite, 'expiresAt'> & { linkExpiresAt: string };
 
 /** Participants not refreshed within this time are considered gone (a crashed instance's sockets). */
 export const PARTICIPANT_TTL_SECONDS = 600;
@@ -210,13 +211,20 @@ export class RoomRepository {
   // ---- invites -----------------------------------------------------------------------------------
 
   async addInvite(tenantId: string, invite: Invite): Promise<void> {
-    await this.db.put({ pk: invPk(tenantId, invite.roomId), sk: invite.id, ...invite } as InvItem);
+    const { expiresAt, ...rest } = invite;
+    const item: InvItem = { pk: invPk(tenantId, invite.roomId), sk: invite.id, ...rest, linkExpiresAt: expiresAt };
+    await this.db.put(item);
   }
 
   async invites(tenantId: string, roomId: string, limit: number, cursor?: string): Promise<PageResult<Invite>> {
     const page = await this.db.page<InvItem>(invPk(tenantId, roomId), { limit, ...(cursor ? { cursor } : {}) });
-    return { ...page, items: page.items.map((i) => stripKeys(i) as Invite) };
+    return { ...page, items: page.items.map(toInvite) };
   }
+}
+
+function toInvite(item: InvItem): Invite {
+  const { linkExpiresAt, ...rest } = stripKeys<InvItem>(item);
+  return { ...rest, expiresAt: linkExpiresAt } as Invite;
 }
 
 function toRoom(item: RoomItem): Room {
