@@ -49,10 +49,10 @@ export async function buildSignallingApp(services: Services, opts: SignallingApp
     async close() {
       if (closed) return;
       closed = true;
-      socketLayer.stop();
       io.disconnectSockets(true);
+      await socketLayer.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      await http.close();
+      await http.close().catch(() => undefined);
     },
   };
 }

@@ -494,6 +494,7 @@ export class Engine {
     if (app) {
       for (const [k, v] of app.headers) if (!CORE_HEADERS.has(k)) res.add(k, v);
       res.body = app.body;
+      if (res.body.length && !res.has('content-type')) res.set('Content-Type', 'application/sdp');
     }
     if (status > 100 && status < 300 && CONTACT_METHODS.has(req.method!)) this.ensureContact(res, txn.local!);
     return res;
@@ -582,6 +583,7 @@ export class Engine {
     if (app) {
       for (const [k, v] of app.headers) if (!DIALOG_REQUEST_SKIP.has(k)) req.set(k, v);
       req.body = app.body;
+      if (req.body.length && !req.has('content-type')) req.set('Content-Type', 'application/sdp');
     }
     const transport = d.transportFor(next);
     const target = next ?? parseUri(d.remoteTarget);
@@ -639,6 +641,7 @@ export class Engine {
     req.remove('Content-Length');
     this.setVia(req, local);
     if (!req.has('max-forwards')) req.add('Max-Forwards', '70');
+    if (req.body.length && !req.has('content-type')) req.set('Content-Type', 'application/sdp');
     const from = req.get('from') ? this.fixLocalhost(req.get('from')!, local, false) : `<sip:${this.ourHost(local)}>`;
     req.set('From', req.fromTag ? from : withTag(from, randomUUID().slice(0, 8)));
     if (!req.has('to')) req.add('To', `<${app.uri}>`);

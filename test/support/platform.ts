@@ -28,6 +28,8 @@ export interface TestPlatformOptions {
   appOptions?: SignallingAppOptions;
   /** Share stand-ins with another platform instance (multi-instance tests). */
   standIns?: StandIns;
+  /** Share secrets with another instance (a cluster: tokens minted by one verify on all). */
+  secrets?: { adminKey: string; jwtSigningKey: string; turnSecret: string };
   port?: number;
 }
 
@@ -57,7 +59,7 @@ const secret = () => randomBytes(24).toString('base64url');
 export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise<TestPlatform> {
   const ownStandIns = !opts.standIns;
   const standIns = opts.standIns ?? (await startStandIns({ buckets: ['cpaas-recordings'] }));
-  const secrets = { adminKey: secret(), jwtSigningKey: secret(), turnSecret: opts.turnSecret ?? secret() };
+  const secrets = opts.secrets ?? { adminKey: secret(), jwtSigningKey: secret(), turnSecret: opts.turnSecret ?? secret() };
   const log = opts.log === true ? createLogger({ service: 'signalling', level: 'debug' }) : opts.log ? opts.log : silentLogger;
   let port = opts.port ?? 0;
   const config = (p: number) =>

@@ -24,7 +24,7 @@ const HEARTBEAT_MS = 4 * 60_000;
  * The socket.io signalling layer: token-authenticated handshake, per-socket limits (payload size, event
  * rate), typed handlers per domain, and the bridge from REST (room closed) to live sockets.
  */
-export function attachSocketLayer(io: Io, services: Services, opts: { reconnectGraceMs?: number } = {}): { stop(): void } {
+export function attachSocketLayer(io: Io, services: Services, opts: { reconnectGraceMs?: number } = {}): { stop(): Promise<void> } {
   const log = services.log.child({ component: 'socket' });
   const layer: LayerContext = { io, services, log, leaveTimers: new Map(), ringTimers: new Map(), reconnectGraceMs: opts.reconnectGraceMs ?? 15_000 };
   const { limits } = services.config;
@@ -32,6 +32,12 @@ export function attachSocketLayer(io: Io, services: Services, opts: { reconnectG
   void connected;
   const events = services.metrics.counter('socket_events_total', 'Socket events received by event name and outcome');
   const rejected = services.metrics.counter('socket_events_rejected_total', 'Socket events rejected by reason');
+  // Clean-up work started by disconnects; close() waits for it before storage and Redis go away.
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
 
   // Handshake: a valid access token is required; failures reach the client as connect_error with err.data.code.
   io.use((socket, next) => {
@@ -127,12 +133,14 @@ export function attachSocketLayer(io: Io, services: Services, opts: { reconnectG
     socket.on('disconnect', (reason) => {
       clearInterval(heartbeat);
       ctx.log.info({ reason }, 'socket disconnected');
-      void leaveAllRooms(ctx, 'disconnected').catch((err: unknown) => ctx.log.warn({ err }, 'leaving rooms after disconnect failed'));
-      void dropCallsOf(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'ending calls after disconnect failed'));
-      void services.presence
-        .disconnect(tenantId, identity, socket.id)
-        .then((p) => io.to(presenceChannel(tenantId, identity)).emit('presence:changed', p))
-        .catch((err: unknown) => ctx.log.warn({ err }, 'presence update after disconnect failed'));
+      track(leaveAllRooms(ctx, 'disconnected').catch((err: unknown) => ctx.log.warn({ err }, 'leaving rooms after disconnect failed')));
+      track(dropCallsOf(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'ending calls after disconnect failed')));
+      track(
+        services.presence
+          .disconnect(tenantId, identity, socket.id)
+          .then((p) => io.to(presenceChannel(tenantId, identity)).emit('presence:changed', p))
+          .catch((err: unknown) => ctx.log.warn({ err }, 'presence update after disconnect failed')),
+      );
     });
 
     void (async () => {
@@ -159,11 +167,16 @@ export function attachSocketLayer(io: Io, services: Services, opts: { reconnectG
   });
 
   return {
-    stop() {
+    async stop() {
       for (const t of layer.leaveTimers.values()) clearTimeout(t);
       for (const t of layer.ringTimers.values()) clearTimeout(t);
       layer.leaveTimers.clear();
       layer.ringTimers.clear();
+      // Disconnect handlers may fire a little after disconnectSockets(): wait for them and their work.
+      for (let i = 0; i < 100 && (io.of('/').sockets.size > 0 || pending.size > 0); i++) {
+        await Promise.allSettled([...pending]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
 }
