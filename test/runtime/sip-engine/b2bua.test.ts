@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import type { SipEngine } from '../../../runtime/sip-engine/index.js';
 import {
-  ENGINE_IP, SCENARIOS, UAC_IP, UAS_IP, connectSrf, haveSipp, sipPort, sipp, startEngine, until, waitForBound,
+  ENGINE_IP, SCENARIOS, UAC_IP, UAS_IP, connectSrf, haveSipp, killAllSipp, sipPort, sipp, startEngine, until, waitForBound,
 } from './harness.js';
 import { requires } from '../../support/requires.js';
 
@@ -40,6 +40,7 @@ describe.runIf(run)('sip engine: srf createB2BUA carries sipp calls', () => {
   });
 
   afterAll(async () => {
+    killAllSipp();
     srf?.disconnect();
     await engine?.close();
   });

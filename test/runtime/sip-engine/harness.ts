@@ -52,6 +52,13 @@ export interface Sipp {
   dir: string;
 }
 
+const running = new Set<Sipp>();
+
+/** Kills every sipp this harness started that is still running (call from afterAll). */
+export function killAllSipp(): void {
+  for (const s of running) s.kill();
+}
+
 let cpNext = 8880;
 let mpNext = 16000;
 
@@ -79,7 +86,7 @@ export function sipp(args: string[]): Sipp {
       resolve({ code, output: output + logs });
     });
   });
-  return {
+  const handle: Sipp = {
     proc, done, dir,
     kill: () => {
       if (proc.exitCode === null && proc.pid) {
@@ -87,6 +94,9 @@ export function sipp(args: string[]): Sipp {
       }
     },
   };
+  running.add(handle);
+  void done.then(() => running.delete(handle));
+  return handle;
 }
 
 /** Waits until a UDP or TCP socket is bound at ip:port (from /proc/net), i.e. sipp is ready. */
