@@ -48,8 +48,8 @@ export async function buildSdk(opts: { types?: boolean } = {}): Promise<Record<s
   const iife = `cpaas-sdk.${version}.js`;
   const r1 = await build({ ...common, format: 'esm', outfile: join(dist, esm) });
   const r2 = await build({ ...common, format: 'iife', globalName: 'Cpaas', outfile: join(dist, iife) });
-  assertClean(r1.metafile, esm);
-  assertClean(r2.metafile, iife);
+  assertClean(r1.metafile!, esm);
+  assertClean(r2.metafile!, iife);
   // Size without socket.io-client (for apps that already ship it); measured only, not published.
   const r3 = await build({ ...common, format: 'esm', write: false, sourcemap: false, external: ['socket.io-client'], outfile: join(dist, 'core.mjs') });
   const core = r3.outputFiles.find((f) => f.path.endsWith('.mjs'))!.contents;

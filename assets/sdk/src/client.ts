@@ -138,7 +138,9 @@ export class CpaasClient extends Emitter<ClientEvents> {
         // transport errors: socket.io keeps retrying until the timeout
       };
       this.socket.on('connect_error', onErr);
-      this.once('state', () => {
+      const offState = this.on('state', (st) => {
+        if (st !== 'connected') return;
+        offState();
         clearTimeout(timer);
         this.socket.off('connect_error', onErr);
         resolve();

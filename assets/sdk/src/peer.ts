@@ -70,9 +70,11 @@ export class Peer extends Emitter<PeerEvents> {
   private turnErrors: TurnErrorInfo[] = [];
   private gatherFailures = 0;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private authWatchdog: ReturnType<typeof setTimeout> | undefined;
   private lastRestart = 0;
   private failedRestarts = 0;
   private held = false;
+  private failed = false;
   private closed = false;
   private prevStats: StatsSnapshot | undefined;
   private readonly offMedia: Array<() => void> = [];
@@ -237,12 +239,23 @@ export class Peer extends Emitter<PeerEvents> {
       // Expired credentials: fetch new ones and try once more before giving up.
       this.opts.log('warn', `TURN refused the credentials for ${this.id}; refreshing them and restarting ICE`);
       void this.opts.refreshIceServers().then(() => this.restartIce('turn-auth'), (err: unknown) => this.fail(auth, relayOnly, err));
+      // Watchdog: if the retry does not get us connected quickly (its gathering may not even start when the far end
+      // is stuck too), give the verdict anyway.
+      this.authWatchdog = setTimeout(() => {
+        if (this.pc.connectionState !== 'connected' && this.gatherFailures < 2) {
+          this.gatherFailures = 2;
+          this.fail(true, relayOnly);
+        }
+      }, 3_000);
       return;
     }
     this.fail(auth, relayOnly);
   }
 
   private fail(auth: boolean, relayOnly: boolean, cause?: unknown): void {
+    clearTimeout(this.authWatchdog);
+    if (this.failed || this.closed) return;
+    this.failed = true;
     const details = { peer: this.id, turnErrors: this.turnErrors.slice(-5), fatal: true };
     const err = auth
       ? new CpaasError('TURN_AUTH_FAILED', 'The TURN server refused the credentials (401): they are wrong or expired. No media path is available.', { details, cause })
@@ -255,6 +268,9 @@ export class Peer extends Emitter<PeerEvents> {
     this.emit('state', st);
     clearTimeout(this.restartTimer);
     if (st === 'connected') {
+      clearTimeout(this.authWatchdog);
+      this.failed = false;
+      this.gatherFailures = 0;
       this.connectedAt ??= performance.now();
       this.failedRestarts = 0;
     } else if (st === 'disconnected') {
@@ -335,6 +351,7 @@ export class Peer extends Emitter<PeerEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.authWatchdog);
     for (const off of this.offMedia) off();
     this.pc.close();
     this.removeAllListeners();
