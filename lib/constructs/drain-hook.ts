@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -39,6 +39,7 @@ export class DrainHook extends Construct {
     const groupArn = Stack.of(this).formatArn({
       service: 'autoscaling',
       resource: 'autoScalingGroup',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       resourceName: `*:autoScalingGroupName/${props.autoScalingGroup.autoScalingGroupName}`,
     });
     // A separate policy: the group must not depend on a statement that names the group.
@@ -50,10 +51,6 @@ export class DrainHook extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(props.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)}>]`,
       reason: 'Auto Scaling group ARNs contain a generated UUID; the statement is scoped to this group by name.',
     });
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5',
-      reason: 'CompleteLifecycleAction is scoped to this group by name; only the group UUID segment is a wildcard.',
-    });
     this.initElements = [
       ec2.InitFile.fromString(
         '/etc/cpaas/drain.env',
@@ -62,7 +59,6 @@ export class DrainHook extends Construct {
           DRAIN_SECONDS: Math.round(props.drainTimeout.toSeconds()),
           DRAIN_UNITS: `"${props.units.join(' ')}"`,
           ACTIVE_CALLS_CMD: `'${props.activeCallsCommand}'`,
-          AWS_REGION: Aws.REGION,
         }),
       ),
       ec2.InitFile.fromString('/usr/local/lib/cpaas/drain.sh', renderTemplate('common/drain.sh'), { mode: '000755' }),

@@ -24,6 +24,8 @@ export interface MediaNodeProps {
   readonly logGroupPrefix: string;
   readonly table: dynamodb.ITableV2;
   readonly recordings: s3.IBucket;
+  /** Recordings bucket name as cdk-nag prints it (pseudo parameters as <AWS::…>), for grant acknowledgements. */
+  readonly recordingsNagName: string;
   readonly drainTimeout: Duration;
   readonly notificationsTopic: sns.ITopic;
 }
@@ -95,6 +97,11 @@ export class MediaNode extends Construct implements ec2.IConnectable {
     this.connections = this.host.connections;
     props.table.grantReadWriteData(this.host.role);
     props.recordings.grantPut(this.host.role);
+    this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry heartbeats via gsi1.');
+    this.host.acknowledgeGrantWildcards(
+      ['Action::s3:Abort*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
+      'recordings.grantPut: multipart uploads (and aborts) of new recording object keys.',
+    );
 
     this.connections.allowFrom(ec2.Peer.anyIpv4(), ec2.Port.udpRange(RTP_PORT_MIN, RTP_PORT_MAX), 'RTP/RTCP media from any peer (carriers, phones, browsers)');
     Validations.of(this.host.securityGroup).acknowledge({

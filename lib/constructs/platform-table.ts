@@ -11,6 +11,8 @@ export const TABLE_SCHEMA = {
 } as const;
 
 export interface PlatformTableProps {
+  /** Physical name (IAM acknowledgements and operators refer to it). */
+  readonly tableName: string;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -19,10 +21,11 @@ export interface PlatformTableProps {
 export class PlatformTable extends Construct {
   public readonly table: dynamodb.TableV2;
 
-  constructor(scope: Construct, id: string, props: PlatformTableProps = {}) {
+  constructor(scope: Construct, id: string, props: PlatformTableProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.table = new dynamodb.TableV2(this, 'Resource', {
+      tableName: props.tableName,
       partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),

@@ -4,6 +4,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 export interface RecordingsBucketProps {
+  /** Physical name (globally unique; IAM acknowledgements refer to it). */
+  readonly bucketName: string;
   /** Days before objects move to Glacier Instant Retrieval. @default 30 */
   readonly transitionAfterDays?: number;
   /** Days before objects are deleted; 0 keeps them. @default 0 */
@@ -20,7 +22,7 @@ export class RecordingsBucket extends Construct {
   public readonly bucket: s3.Bucket;
   public readonly accessLogs: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: RecordingsBucketProps = {}) {
+  constructor(scope: Construct, id: string, props: RecordingsBucketProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
@@ -37,6 +39,7 @@ export class RecordingsBucket extends Construct {
     });
     const expire = props.expireAfterDays ?? 0;
     this.bucket = new s3.Bucket(this, 'Resource', {
+      bucketName: props.bucketName,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       versioned: true,

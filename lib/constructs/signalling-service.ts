@@ -24,6 +24,8 @@ export interface SignallingServiceProps {
   readonly logGroupPrefix: string;
   readonly table: dynamodb.ITableV2;
   readonly recordings: s3.IBucket;
+  /** Recordings bucket name as cdk-nag prints it (pseudo parameters as <AWS::…>), for grant acknowledgements. */
+  readonly recordingsNagName: string;
   readonly adminKey: secretsmanager.ISecret;
   readonly jwtSigningKey: secretsmanager.ISecret;
   readonly turnSecret: secretsmanager.ISecret;
@@ -111,6 +113,11 @@ export class SignallingService extends Construct {
     props.table.grantReadWriteData(role);
     props.recordings.grantRead(role);
     props.recordings.grantDelete(role);
+    this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: queries on the table indexes (gsi1).');
+    this.host.acknowledgeGrantWildcards(
+      ['Action::s3:DeleteObject*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
+      'recordings.grantRead/grantDelete: presigned downloads and deletion of any recording object key.',
+    );
     for (const s of [props.adminKey, props.jwtSigningKey, props.turnSecret, props.originVerifySecret]) s.grantRead(role);
     if (props.mail.identity) props.mail.identity.grantSendEmail(role);
     // Created here (platform stack), not on the cache's group (data stack): avoids a cross-stack cycle.

@@ -23,6 +23,8 @@ export interface SipBorderControllerProps {
   readonly logGroupPrefix: string;
   readonly table: dynamodb.ITableV2;
   readonly recordings: s3.IBucket;
+  /** Recordings bucket name as cdk-nag prints it (pseudo parameters as <AWS::…>), for grant acknowledgements. */
+  readonly recordingsNagName: string;
   readonly drachtioSecret: secretsmanager.ISecret;
   /** Pinned drachtio-server image. */
   readonly drachtioImage: string;
@@ -107,6 +109,8 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
     props.table.grantReadWriteData(role);
     props.recordings.grantRead(role);
     props.drachtioSecret.grantRead(role);
+    this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry and call records via gsi1.');
+    this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`], 'recordings.grantRead: any recording object key.');
 
     for (const cidr of props.sipAllowedCidrs) {
       const peer = ec2.Peer.ipv4(cidr);

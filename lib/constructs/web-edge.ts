@@ -137,8 +137,19 @@ export class WebEdge extends Construct {
   }
 
   private acknowledgeHandler(scope: Construct): void {
-    Validations.of(scope).acknowledge({ id: 'AwsSolutions-IAM4', reason: 'CDK BucketDeployment handler: AWSLambdaBasicExecutionRole for its own logs.' });
-    Validations.of(scope).acknowledge({ id: 'AwsSolutions-IAM5', reason: 'CDK BucketDeployment handler: read from the CDK asset bucket and write/prune objects (bucket/*) of the site bucket.' });
+    const handler = 'CDK BucketDeployment handler (aws-cdk-lib)';
+    Validations.of(scope).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: `${handler}: basic execution role for its own logs.`,
+    });
+    const siteArn = `<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>`;
+    for (const f of ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', 'Action::s3:Abort*', 'Action::s3:DeleteObject*',
+      'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*', `Resource::${siteArn}/*`, 'Resource::*']) {
+      Validations.of(scope).acknowledge({
+        id: `AwsSolutions-IAM5[${f}]`,
+        reason: `${handler}: grants read of the CDK asset bucket and write/prune of the site bucket objects (prune deletes stale files).`,
+      });
+    }
     Validations.of(scope).acknowledge({ id: 'AwsSolutions-L1', reason: 'Runtime of the BucketDeployment handler is chosen by aws-cdk-lib.' });
   }
 }

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config.js';
@@ -9,6 +9,19 @@ import { PlatformTable } from '../constructs/platform-table.js';
 import { RecordingsBucket } from '../constructs/recordings-bucket.js';
 import { toRemovalPolicy } from '../constructs/removal.js';
 import { SocketCache } from '../constructs/socket-cache.js';
+
+/**
+ * Physical names of the table and recordings bucket. Fixed so the platform stack imports them by name (no
+ * cross-stack token inside IAM policies) and each grant's wildcard has a stable cdk-nag id.
+ */
+export function dataNames(prefix: string) {
+  return {
+    tableName: `${prefix}-data`,
+    recordingsBucketName: `${prefix}-recordings-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+    /** The same bucket name as cdk-nag prints it. */
+    recordingsBucketNagName: `${prefix}-recordings-<AWS::AccountId>-<AWS::Region>`,
+  };
+}
 
 export interface DataStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -36,8 +49,9 @@ export class DataStack extends Stack {
       natGateways: config.natGateways,
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
-    this.table = new PlatformTable(this, 'Table', { removalPolicy });
+    this.table = new PlatformTable(this, 'Table', { tableName: dataNames(config.prefix).tableName, removalPolicy });
     this.recordings = new RecordingsBucket(this, 'Recordings', {
+      bucketName: dataNames(config.prefix).recordingsBucketName,
       transitionAfterDays: config.recordingsTransitionDays,
       expireAfterDays: config.recordingsExpirationDays,
       removalPolicy,

@@ -12,7 +12,8 @@ import { SipBorderController } from '../constructs/sip-border-controller.js';
 import { TurnServer } from '../constructs/turn-server.js';
 import { defaultWebSources, WebEdge, type WebSources } from '../constructs/web-edge.js';
 import { SIP_PORT, SIP_TLS_PORT } from '../ports.js';
-import type { DataStack } from './data-stack.js';
+import { dataNames, type DataStack } from './data-stack.js';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 
 export interface PlatformStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -37,6 +38,10 @@ export class PlatformStack extends Stack {
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const logGroupPrefix = `/${config.prefix}`;
     const drainTimeout = Duration.minutes(config.drainMinutes);
+    const names = dataNames(config.prefix);
+    const table = dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableName: names.tableName, grantIndexPermissions: true });
+    const recordings = s3.Bucket.fromBucketName(this, 'Recordings', names.recordingsBucketName);
+    const recordingsNagName = names.recordingsBucketNagName;
 
     this.operations = new Operations(this, 'Operations', { prefix: config.prefix, ...(config.adminEmail ? { alarmEmail: config.adminEmail } : {}) });
     const topic = this.operations.topic;
@@ -64,11 +69,11 @@ export class PlatformStack extends Stack {
     });
     this.media = new MediaNode(this, 'Media', {
       vpc, size: config.tiers.media, logLevel: config.logLevel, logRetention, logGroupPrefix,
-      table: data.table.table, recordings: data.recordings.bucket, drainTimeout, notificationsTopic: topic,
+      table, recordings, recordingsNagName, drainTimeout, notificationsTopic: topic,
     });
     this.sbc = new SipBorderController(this, 'Sbc', {
       vpc, size: config.tiers.sbc, logLevel: config.logLevel, logRetention, logGroupPrefix,
-      table: data.table.table, recordings: data.recordings.bucket, drachtioSecret: data.secrets.drachtioSecret,
+      table, recordings, recordingsNagName, drachtioSecret: data.secrets.drachtioSecret,
       drachtioImage: config.drachtioImage, sipAllowedCidrs: config.sipAllowedCidrs, elasticIps: config.sbcElasticIps,
       drainTimeout, accessLogsBucket: logs, notificationsTopic: topic,
     });
@@ -76,7 +81,7 @@ export class PlatformStack extends Stack {
 
     this.signalling = new SignallingService(this, 'Signalling', {
       vpc, size: config.tiers.signalling, logLevel: config.logLevel, logRetention, logGroupPrefix,
-      table: data.table.table, recordings: data.recordings.bucket,
+      table, recordings, recordingsNagName,
       adminKey: data.secrets.adminKey, jwtSigningKey: data.secrets.jwtSigningKey, turnSecret: data.secrets.turnSecret,
       originVerifySecret: originVerify, cache: data.cache, mail: data.mail,
       turnUrls: this.turn.urls,

@@ -1,0 +1,178 @@
+import { Template, Match } from 'aws-cdk-lib/assertions';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ALB_HTTP_PORT, DRACHTIO_ADMIN_PORT, RTP_PORT_MAX, RTP_PORT_MIN, RTPENGINE_NG_PORT, SBC_CONTROL_PORT, SIP_PORT, SIP_TLS_PORT,
+  SIP_WSS_PORT, TURN_PORT, TURN_TLS_PORT,
+} from '../../lib/ports.js';
+import { DataStack } from '../../lib/stacks/data-stack.js';
+import { PlatformStack } from '../../lib/stacks/platform-stack.js';
+import { ORIGIN_VERIFY_HEADER } from '../../lib/constructs/signalling-service.js';
+import { nagErrors, testApp, testConfig } from './support.js';
+
+let stack: PlatformStack;
+let t: Template;
+let json: string;
+const CARRIER = '203.0.113.0/24';
+beforeAll(() => {
+  const app = testApp();
+  const config = testConfig({ sipAllowedCidrs: [CARRIER] });
+  const data = new DataStack(app, 'Data', { config });
+  const webSources = { sdk: s3deploy.Source.data('cpaas.js', 'sdk'), demo: s3deploy.Source.data('index.html', 'demo') };
+  stack = new PlatformStack(app, 'Platform', { config, data, webSources });
+  t = Template.fromStack(stack);
+  json = JSON.stringify(t.toJSON());
+});
+
+const ingress = () =>
+  Object.values(t.findResources('AWS::EC2::SecurityGroup')).flatMap((r) => (r.Properties.SecurityGroupIngress ?? []) as Record<string, unknown>[])
+    .concat(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties as Record<string, unknown>));
+
+describe('instances', () => {
+  it('launch templates require IMDSv2, have no key pair, encrypt the root volume and use the Debian 12 SSM parameter', () => {
+    const lts = Object.values(t.findResources('AWS::EC2::LaunchTemplate'));
+    expect(lts).toHaveLength(4);
+    for (const lt of lts) {
+      const d = lt.Properties.LaunchTemplateData;
+      expect(d.MetadataOptions).toMatchObject({ HttpTokens: 'required', InstanceMetadataTags: 'enabled' });
+      expect(d.KeyName).toBeUndefined();
+      expect(d.BlockDeviceMappings[0].Ebs).toMatchObject({ Encrypted: true, VolumeType: 'gp3' });
+    }
+    expect(json).toContain('/aws/service/debian/release/12/latest/amd64');
+  });
+
+  it('never opens SSH or the drachtio admin port', () => {
+    for (const rule of ingress()) {
+      for (const port of [22, DRACHTIO_ADMIN_PORT]) {
+        const from = rule.FromPort as number, to = rule.ToPort as number;
+        expect(from <= port && port <= to, `rule ${JSON.stringify(rule)} covers ${port}`).toBe(false);
+      }
+    }
+  });
+
+  it('fails the deploy when bootstrap fails (creation policy with resource signals) and rolls with signals', () => {
+    const groups = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'));
+    expect(groups).toHaveLength(4);
+    for (const g of groups) {
+      expect(g.CreationPolicy.ResourceSignal.Count).toBeGreaterThanOrEqual(1);
+      expect(g.UpdatePolicy.AutoScalingRollingUpdate.WaitOnResourceSignals).toBe(true);
+      expect(g.Metadata['AWS::CloudFormation::Init']).toBeDefined();
+    }
+  });
+
+  it('delivers the signalling bundle, config file and unit through cfn-init, with CPAAS_CONFIG', () => {
+    expect(json).toContain('/etc/cpaas/signalling.json');
+    expect(json).toContain('/opt/cpaas/signalling');
+    expect(json).toContain('CPAAS_CONFIG=/etc/cpaas/signalling.json');
+    expect(json).toContain('/etc/systemd/system/cpaas-signalling.service');
+    expect(json).not.toMatch(/curl[^"]*\|\s*(sudo\s+)?(ba)?sh/);
+    expect(json).not.toContain('git clone');
+    expect(json).not.toContain('npm install');
+  });
+
+  it('puts secrets into config files as ARNs only', () => {
+    const g = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup')).find(([id]) => id.startsWith('Signalling'))!;
+    const files = g[1].Metadata['AWS::CloudFormation::Init'].app.files;
+    const cfg = JSON.stringify(files['/etc/cpaas/signalling.json'].content);
+    expect(cfg).toContain('"adminKey":{"arn"');
+    expect(cfg).not.toContain('resolve:secretsmanager');
+  });
+
+  it('has lifecycle hooks on the SBC and media groups so scale-in drains calls', () => {
+    t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 2);
+    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', DefaultResult: 'CONTINUE' });
+  });
+
+  it('scales signalling on CPU and on ALB requests per target, media on rtpengine streams', () => {
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      TargetTrackingConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }) }),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'rtpengine_mediastreams' });
+  });
+});
+
+describe('security groups', () => {
+  it('opens SIP UDP/TCP 5060, TLS 5061 and WSS only to the allowed CIDRs', () => {
+    const sip = ingress().filter((r) => [SIP_PORT, SIP_TLS_PORT, SIP_WSS_PORT].includes(r.FromPort as number));
+    expect(sip.length).toBe(4);
+    for (const r of sip) {
+      expect(r.CidrIp).toBe(CARRIER);
+      expect(r.Description).toEqual(expect.any(String));
+    }
+  });
+
+  it('opens the RTP range and TURN ports to the internet, ng and control only to their peers', () => {
+    const rules = ingress();
+    expect(rules).toContainEqual(expect.objectContaining({ IpProtocol: 'udp', FromPort: RTP_PORT_MIN, ToPort: RTP_PORT_MAX, CidrIp: '0.0.0.0/0' }));
+    expect(rules).toContainEqual(expect.objectContaining({ IpProtocol: 'udp', FromPort: TURN_PORT, CidrIp: '0.0.0.0/0' }));
+    expect(rules).toContainEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: TURN_TLS_PORT, CidrIp: '0.0.0.0/0' }));
+    const ng = rules.filter((r) => r.FromPort === RTPENGINE_NG_PORT);
+    expect(ng).toHaveLength(1);
+    expect(ng[0]!.CidrIp).toBeUndefined();
+    for (const r of rules.filter((x) => x.FromPort === SBC_CONTROL_PORT)) expect(r.CidrIp).toBeUndefined();
+  });
+});
+
+describe('edge', () => {
+  it('serves /sdk/* and /demo/* from S3 via OAC and the API paths from the ALB without caching', () => {
+    t.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0]!.Properties.DistributionConfig;
+    const byPath = Object.fromEntries(dist.CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    for (const p of ['/sdk/*', '/demo/*', '/v1/*', '/socket.io/*', '/docs']) expect(byPath[p], p).toBeDefined();
+    expect(byPath['/socket.io/*'].CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // CachingDisabled
+    expect(byPath['/v1/*'].AllowedMethods).toContain('POST');
+    expect(byPath['/v1/*'].ViewerProtocolPolicy).toBe('https-only');
+    const alb = dist.Origins.find((o: { CustomOriginConfig?: unknown }) => o.CustomOriginConfig);
+    expect(alb.OriginCustomHeaders[0].HeaderName).toBe(ORIGIN_VERIFY_HEADER);
+  });
+
+  it('forwards to signalling only with the origin secret header; default action is 403', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: ALB_HTTP_PORT,
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) })],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [Match.objectLike({ Field: 'http-header', HttpHeaderConfig: Match.objectLike({ HttpHeaderName: ORIGIN_VERIFY_HEADER }) })],
+    });
+  });
+
+  it('deploys config.json beside the SDK and demo', () => {
+    t.resourceCountIs('Custom::CDKBucketDeployment', 3);
+  });
+});
+
+describe('operations', () => {
+  it('has a dashboard per tier and alarms to an encrypted topic', () => {
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 4);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    for (const metric of ['UnHealthyHostCount', 'HTTPCode_Target_5XX_Count', 'CPUUtilization', 'CallsFailed', 'disk_used_percent']) {
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, AlarmActions: Match.anyValue() });
+    }
+  });
+
+  it('gives every tier a log group with retention', () => {
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup')).filter((g) => String(g.Properties.LogGroupName).startsWith('/cpaas/'));
+    expect(groups).toHaveLength(4);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('emits the outputs operators need', () => {
+    for (const o of ['BaseUrl', 'SdkUrl', 'SocketUrl', 'AdminKeySecretArn', 'SbcElasticIps', 'SipUris', 'TurnUrls', 'DashboardUrl']) {
+      expect(Object.keys(t.findOutputs('*'))).toContain(o);
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('uses no action wildcards like svc:*', () => {
+    for (const p of Object.values(t.findResources('AWS::IAM::Policy'))) {
+      for (const s of p.Properties.PolicyDocument.Statement) {
+        for (const a of [s.Action].flat()) expect(String(a)).not.toMatch(/^[a-z0-9-]+:\*$|^\*$/);
+      }
+    }
+  });
+
+  it('has no unacknowledged cdk-nag findings', () => {
+    expect(nagErrors(stack)).toEqual([]);
+  });
+});
