@@ -30,6 +30,8 @@ export interface E2E {
   browser: Browser;
   tenantId: string;
   token(identity: string, grants?: Record<string, unknown>): Promise<string>;
+  /** Creates a group room through the REST API; returns its id. */
+  createRoom(name: string): Promise<string>;
   /** A new browser context + harness page (one "user"). */
   page(name: string): Promise<Page>;
   pages: Page[];
@@ -46,7 +48,7 @@ export async function startE2E(opts: { platformLog?: boolean } = {}): Promise<E2
     headless: true,
     args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-gpu', '--autoplay-policy=no-user-gesture-required'],
   });
-  const { tenantId } = await platform.createTenant('e2e');
+  const { tenantId, apiKey } = await platform.createTenant('e2e');
   const contexts: BrowserContext[] = [];
   const pages: Page[] = [];
   return {
@@ -56,6 +58,11 @@ export async function startE2E(opts: { platformLog?: boolean } = {}): Promise<E2
     tenantId,
     pages,
     token: (identity, grants = { rooms: ['*'] }) => platform.mintToken(tenantId, identity, grants),
+    async createRoom(name) {
+      const res = await platform.api('/v1/rooms', { method: 'POST', key: apiKey, json: { name, type: 'group' } });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`create room: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
     async page(name) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       contexts.push(ctx);
@@ -92,19 +99,17 @@ export interface PcStats {
 
 declare global {
   interface Window {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     Cpaas: any;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     E2E: any;
   }
 }
 
 /** Polls a page until `fn` is truthy. */
-export async function until<T>(page: Page, fn: () => T | Promise<T>, timeout = 20_000): Promise<void> {
+export async function until<T, A = undefined>(page: Page, fn: (arg: A) => T | Promise<T>, timeout = 20_000, arg?: A): Promise<void> {
   // page.evaluate awaits a returned promise (waitForFunction would take the promise itself as truthy)
   const end = Date.now() + timeout;
   for (;;) {
-    if (await page.evaluate(fn)) return;
+    if (await (page.evaluate as (f: unknown, a: unknown) => Promise<unknown>)(fn, arg)) return;
     if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${fn.toString().slice(0, 120)}`);
     await sleep(100);
   }
