@@ -95,10 +95,12 @@ describe.runIf(run)('sip engine: UAS, UAC, CANCEL, re-INVITE, INFO, route sets',
   it('CANCEL from the app: createUAC rejects with 487', async () => {
     await withUas('uas-cancel.xml', 5065, async () => {
       let outgoing: Srf.SrfRequest | undefined;
-      const err = await srf.createUAC(`sip:callee@${UAS_IP}:5065`, { localSdp: SDP }, {
+      // srf calls cbRequest(err, req); the bundled types say (req)
+      const progress = {
         cbRequest: (_err: unknown, req: Srf.SrfRequest) => { outgoing = req; },
         cbProvisional: () => outgoing!.cancel(),
-      }).then(() => undefined, (e: unknown) => e);
+      } as unknown as { cbRequest: (req: Srf.SrfRequest) => void };
+      const err = await srf.createUAC(`sip:callee@${UAS_IP}:5065`, { localSdp: SDP }, progress).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(Srf.SipError);
       expect((err as Srf.SipError).status).toBe(487);
     });
