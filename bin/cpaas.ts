@@ -11,6 +11,6 @@ const config = loadDeploymentConfig(app.node);
 // Env-agnostic on purpose: synth needs no credentials; account/region come from the CLI profile at deploy.
 const data = new DataStack(app, `${config.prefix}-data`, { config, description: 'CPaaS stateful resources (retained)' });
 const platform = new PlatformStack(app, `${config.prefix}-platform`, { config, data, description: 'CPaaS instance tiers, edge and operations' });
-platform.addDependency(data);
+platform.addStackDependency(data);
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: false }));
 app.synth();

@@ -89,13 +89,12 @@ export class WebEdge extends Construct {
         ...Object.fromEntries(API_PATHS.map((p) => [p, api])),
       },
       defaultRootObject: 'demo/index.html',
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableLogging: true,
       logBucket: props.accessLogsBucket,
       logFilePrefix: 'cloudfront/',
       ...(custom
-        ? { domainNames: [props.domainName!], certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn!) }
+        ? { minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021, domainNames: [props.domainName!], certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn!) }
         : {}),
     });
     this.baseUrl = `https://${custom ? props.domainName : this.distribution.distributionDomainName}`;
