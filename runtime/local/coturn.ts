@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../core/logging.js';
-import { startDaemon, type Daemon } from './daemon.js';
+import { startDaemon, tcpProbe, type Daemon } from './daemon.js';
 
 export interface CoturnOptions {
   /** Working directory for the rendered config, pid file and user db. */
@@ -49,9 +49,10 @@ export async function startCoturn(o: CoturnOptions): Promise<{ urls: string[]; d
   mkdirSync(o.dir, { recursive: true });
   const file = join(o.dir, 'turnserver.conf');
   writeFileSync(file, renderCoturnConfig(o), { mode: 0o600 });
-  const daemon = await startDaemon({ command: 'turnserver', args: ['-c', file], ready: /UDP listener opened on/, name: 'coturn', ...(o.log ? { log: o.log } : {}) });
   const host = o.listenIp ?? '127.0.0.1';
   const port = o.port ?? 3478;
+  // coturn's stdout is block-buffered on a pipe, so readiness is a TCP probe of its listener.
+  const daemon = await startDaemon({ command: 'turnserver', args: ['-c', file], ready: () => tcpProbe(host, port), name: 'coturn', ...(o.log ? { log: o.log } : {}) });
   return {
     urls: [`stun:${host}:${port}`, `turn:${host}:${port}?transport=udp`, `turn:${host}:${port}?transport=tcp`],
     daemon,

@@ -15,7 +15,8 @@ export interface Daemon {
 export async function startDaemon(opts: {
   command: string;
   args: string[];
-  ready: RegExp;
+  /** Ready when this matches the output, or when this probe resolves true (polled every 50 ms). */
+  ready: RegExp | (() => Promise<boolean>);
   name: string;
   log?: Logger;
   timeoutMs?: number;
@@ -40,12 +41,28 @@ export async function startDaemon(opts: {
       child.kill('SIGKILL');
       reject(new Error(`${opts.name} not ready after ${opts.timeoutMs ?? 10_000} ms: ${out.slice(-2000)}`));
     }, opts.timeoutMs ?? 10_000);
+    let probing = false;
     const check = () => {
-      if (opts.ready.test(out)) {
+      if (opts.ready instanceof RegExp && opts.ready.test(out)) {
         cleanup();
         resolve();
       }
     };
+    const poll = opts.ready instanceof RegExp
+      ? undefined
+      : setInterval(() => {
+          if (probing) return;
+          probing = true;
+          void (opts.ready as () => Promise<boolean>)()
+            .then((ok) => {
+              if (ok) {
+                cleanup();
+                resolve();
+              }
+            })
+            .catch(() => undefined)
+            .finally(() => (probing = false));
+        }, 50);
     const onExit = (code: number | null) => {
       cleanup();
       reject(new Error(`${opts.name} exited with ${code} before ready: ${out.slice(-2000)}`));
@@ -56,6 +73,7 @@ export async function startDaemon(opts: {
     };
     function cleanup() {
       clearTimeout(timer);
+      if (poll) clearInterval(poll);
       child.stdout?.off('data', check);
       child.stderr?.off('data', check);
       child.off('exit', onExit);
@@ -78,6 +96,21 @@ export async function startDaemon(opts: {
       clearTimeout(t);
     },
   };
+}
+
+/** Resolves true when a TCP connection to host:port succeeds. */
+export async function tcpProbe(host: string, port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(500, () => done(false));
+  });
 }
 
 /** A free TCP port on loopback (for daemons that cannot report an ephemeral port). */

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -30,7 +30,8 @@ export async function buildHttp(services: Services, opts: HttpOptions = {}): Pro
   const { config } = services;
   const app = Fastify({
     loggerInstance: services.log.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // One log line per request would exceed the logging rubric at load; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.http.trustProxy,
     bodyLimit: 256 * 1024,
     connectionTimeout: 30_000,

@@ -62,7 +62,7 @@ describe.runIf(haveRedis)('two signalling instances sharing rooms through Redis'
     await request(a, 'chat:send', { roomId: room.id, text: 'across instances' });
     expect((await chatAtC).text).toBe('across instances');
 
-    const pres = nextEvent(a, 'presence:changed', (e: { status: string }) => e.status === 'away');
+    const pres = nextEvent<{ identity: string; status: string }>(a, 'presence:changed', (e) => e.status === 'away');
     await request(a, 'presence:subscribe', { identities: ['carol'] });
     await request(c, 'presence:update', { status: 'away' });
     expect((await pres).identity).toBe('carol');

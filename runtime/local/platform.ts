@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../core/logging.js';
+import { createAwsClients } from '../core/aws/clients.js';
+import { ensureTable } from '../core/storage/table.js';
+import { systemClock } from '../core/clock.js';
+import { SesMailer } from '../core/mail.js';
+import { AppError } from '../core/errors.js';
+import { createServices } from '../signalling/services.js';
+import { buildSignallingApp, type SignallingApp } from '../signalling/app.js';
+import { startStandIns, type StandIns } from './stand-ins.js';
+import { localSignallingConfig } from './platform-config.js';
+import { loadOrCreateSecrets, type LocalSecrets } from './secrets.js';
+import { startCoturn } from './coturn.js';
+import { localRoutes, LOCAL_TENANT_ID } from './local-routes.js';
+import { hasExecutable } from './which.js';
+
+export interface LocalPlatformOptions {
+  /** Where data survives restarts (DynamoDB, S3, secrets). */
+  dataDir: string;
+  /** Repository root: serves assets/sdk/dist and assets/demo. */
+  rootDir: string;
+  host: string;
+  port: number;
+  adminKey?: string;
+  turn: { enabled: boolean; port: number; minPort: number; maxPort: number };
+  log: Logger;
+}
+
+export interface ComponentStatus {
+  name: string;
+  running: boolean;
+  detail: string;
+  /** How to add it when missing. */
+  fix?: string;
+}
+
+export interface LocalPlatform {
+  baseUrl: string;
+  secrets: LocalSecrets;
+  secretsCreated: boolean;
+  components: ComponentStatus[];
+  app: SignallingApp;
+  standIns: StandIns;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start`: the whole platform on one machine. Embedded stand-ins for DynamoDB/S3/SES, the signalling
+ * process, coturn when installed, and the SIP side when its parts are installed. The same code as on AWS;
+ * only the endpoints differ.
+ */
+export async function startLocalPlatform(o: LocalPlatformOptions): Promise<LocalPlatform> {
+  const stops: Array<() => Promise<void>> = [];
+  const components: ComponentStatus[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => o.log.warn({ err }, 'stopping a component failed'));
+  };
+  try {
+    const { secrets, created } = loadOrCreateSecrets(o.dataDir, o.adminKey);
+    const standIns = await startStandIns({ dir: join(o.dataDir, 'aws'), buckets: ['cpaas-recordings'] });
+    stops.push(() => standIns.close());
+    components.push({ name: 'DynamoDB/S3/SES stand-ins', running: true, detail: `dynamodb ${standIns.endpoints.dynamodb}, s3 ${standIns.endpoints.s3}, ses ${standIns.endpoints.ses} (mail at ${standIns.endpoints.ses}/)` });
+
+    let turnUrls: string[] = [];
+    if (o.turn.enabled && hasExecutable('turnserver')) {
+      try {
+        const coturn = await startCoturn({ dir: join(o.dataDir, 'coturn'), listenIp: '127.0.0.1', port: o.turn.port, minPort: o.turn.minPort, maxPort: o.turn.maxPort, secret: secrets.turnSecret, allowLoopbackPeers: true, log: o.log });
+        stops.push(() => coturn.stop());
+        turnUrls = coturn.urls;
+        components.push({ name: 'coturn (TURN)', running: true, detail: coturn.urls.join(' ') });
+      } catch (err) {
+        components.push({ name: 'coturn (TURN)', running: false, detail: `failed to start: ${(err as Error).message.split('\n')[0]}`, fix: 'check that UDP/TCP port 3478 is free' });
+      }
+    } else {
+      components.push({ name: 'coturn (TURN)', running: false, detail: o.turn.enabled ? 'turnserver not installed' : 'disabled', fix: 'sudo apt-get install coturn (or: bash scripts/setup.sh)' });
+    }
+
+    const config = localSignallingConfig({
+      endpoints: standIns.endpoints,
+      secrets,
+      host: o.host,
+      port: o.port,
+      turnUrls,
+      staticDir: join(o.rootDir, 'assets'),
+      publicUrl: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${o.port}`,
+    });
+    const aws = createAwsClients(config.aws);
+    stops.push(async () => aws.destroy());
+    await ensureTable(aws.ddb, config.tableName);
+    const services = createServices({ config, log: o.log, clock: systemClock, doc: aws.doc, secrets, mailer: new SesMailer(aws.ses, config.mail) });
+    // The `local` tenant used by the demo's token helper.
+    await services.tenants.create({ id: LOCAL_TENANT_ID, name: 'Local demo tenant' }).catch((err: unknown) => {
+      if (!(err instanceof AppError && err.code === 'CONFLICT')) throw err;
+    });
+    const app = await buildSignallingApp(services, {
+      extraRoutes: [localRoutes],
+      publicConfig: () => ({ apiBaseUrl: '', socketUrl: '', local: true }),
+    });
+    const baseUrl = await app.listen(o.host, o.port);
+    stops.push(() => app.close());
+    const sdkBuilt = existsSync(join(o.rootDir, 'assets', 'sdk', 'dist'));
+    components.push({ name: 'REST API + signalling', running: true, detail: `${baseUrl}/docs (API docs), ${baseUrl}/metrics` });
+    components.push({ name: 'SDK and demo', running: sdkBuilt, detail: sdkBuilt ? `${baseUrl}/demo/ and ${baseUrl}/sdk/` : 'SDK not built', ...(sdkBuilt ? {} : { fix: 'npm run build:sdk' }) });
+
+    return { baseUrl, secrets, secretsCreated: created, components, app, standIns, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
