@@ -118,7 +118,6 @@ describe.skipIf(!run)('three-party mesh room through TURN (Chromium)', () => {
 
 declare global {
   interface Window {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     demo: any;
   }
 }
