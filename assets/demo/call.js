@@ -55,7 +55,7 @@ async function dial(to) {
 
 async function start({ identity }) {
   status('connecting…');
-  client = await connectAs(identity);
+  ({ client } = await connectAs(identity));
   media = await Cpaas.LocalMedia.create({ audio: true, video: true });
   window.demo = { client, media };
   $('#local').srcObject = media.stream;

@@ -2,9 +2,9 @@
 import { $, h, connectAs, setupJoinForm, status, showError } from './common.js';
 import { mountChat } from './chat-panel.js';
 
-async function start({ identity, room: roomId }) {
+async function start({ identity, room: roomName }) {
   status('connecting…');
-  const client = await connectAs(identity, roomId);
+  const { client, roomId } = await connectAs(identity, roomName);
   const room = await client.joinRoom(roomId, { displayName: identity });
   window.demo = { client, room };
   status(`in ${roomId} as ${identity}`);

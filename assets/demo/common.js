@@ -17,25 +17,30 @@ export function loadConfig() {
 
 export const params = new URLSearchParams(location.search);
 
-/** A token for `identity`: the `token` URL parameter, a pasted one, or the local platform's `/local/token` helper. */
-export async function getToken(identity, roomId) {
+/**
+ * A token for `identity`: the `token` URL parameter, a pasted one, or the local platform's `/local/token` helper
+ * (which also creates the room `room` by name if needed and returns its id). Resolves to { token, roomId }.
+ */
+export async function getToken(identity, room) {
   const given = params.get('token') || sessionStorage.getItem(`cpaas-token:${identity}`);
-  if (given) return given;
+  if (given) return { token: given, roomId: room };
   const cfg = await loadConfig();
   const res = await fetch(`${cfg.apiBaseUrl}/local/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(roomId ? { identity, roomId } : { identity }),
+    body: JSON.stringify(room ? { identity, roomName: room } : { identity }),
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`token request failed: ${body.code || res.status} ${body.message || ''} (paste a token minted with POST /v1/tokens instead)`);
-  return body.token;
+  return { token: body.token, roomId: body.roomId || room };
 }
 
-export async function connectAs(identity, roomId, extra = {}) {
+/** Connects as `identity`; resolves to { client, roomId } (roomId: the id of room `room`, if one was asked for). */
+export async function connectAs(identity, room, extra = {}) {
   const cfg = await loadConfig();
-  const token = await getToken(identity, roomId);
-  return Cpaas.connect({ url: cfg.socketUrl, token, relayOnly: params.get('relay') === '1', ...extra });
+  const { token, roomId } = await getToken(identity, room);
+  const client = await Cpaas.connect({ url: cfg.socketUrl, token, relayOnly: params.get('relay') === '1', ...extra });
+  return { client, roomId };
 }
 
 /** Tiny element builder: h('div', { class: 'x', onclick }, 'text', child). */

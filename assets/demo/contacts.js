@@ -18,7 +18,7 @@ function render(identity) {
 
 async function start({ identity }) {
   status('connecting…');
-  const client = await connectAs(identity);
+  const { client } = await connectAs(identity);
   window.demo = { client };
   await client.setPresence('online');
   status(`online as ${identity}`);

@@ -31,9 +31,9 @@ async function fillDevices(media) {
   fill($('#cam-select'), d.videoinput, media.videoTrack?.getSettings().deviceId);
 }
 
-async function start({ identity, room: roomId, video }) {
+async function start({ identity, room: roomName, video }) {
   status('connecting…');
-  const client = await connectAs(identity, roomId);
+  const { client, roomId } = await connectAs(identity, roomName);
   const media = await Cpaas.LocalMedia.create({ audio: true, video: !!video });
   const room = await client.joinRoom(roomId, { displayName: params.get('name') || identity, media });
   window.demo = { client, room, media };
