@@ -69,6 +69,8 @@ export const SignallingConfig = Type.Object(
         maxSocketPayloadBytes: Type.Integer({ minimum: 1024, default: 65536 }),
         maxChatMessageLength: Type.Integer({ minimum: 1, default: 4000 }),
         maxRoomParticipants: Type.Integer({ minimum: 2, default: 50 }),
+        /** How long a disconnected client's participants and calls wait for it to come back. */
+        reconnectGraceSeconds: Type.Number({ minimum: 0.1, maximum: 300, default: 15 }),
       },
       { default: {}, additionalProperties: false },
     ),

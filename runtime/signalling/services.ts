@@ -6,6 +6,7 @@ import { TenantRepository, ApiKeyRepository } from '../core/storage/tenants.js';
 import { RoomRepository } from '../core/storage/rooms.js';
 import { PresenceRepository } from '../core/storage/presence.js';
 import { CallRepository } from '../core/storage/calls.js';
+import { DynamoSipRepository } from '../core/storage/sip.js';
 import { IdempotencyStore } from '../core/storage/idempotency.js';
 import { TokenService } from '../core/auth/tokens.js';
 import { iceServersFor } from '../core/auth/turn.js';
@@ -36,6 +37,8 @@ export interface Services {
   rooms: RoomRepository;
   presence: PresenceRepository;
   calls: CallRepository;
+  /** SIP users, registrations, trunks, routes, numbers, gateway health, media nodes, SIP call records. */
+  sip: DynamoSipRepository;
   idempotency: IdempotencyStore;
   tokens: TokenService;
   mailer: Mailer;
@@ -83,6 +86,7 @@ export function createServices(input: {
     rooms: new RoomRepository(db, { maxParticipants: config.limits.maxRoomParticipants }),
     presence: new PresenceRepository(db),
     calls: new CallRepository(db),
+    sip: new DynamoSipRepository(db),
     idempotency: new IdempotencyStore(db),
     tokens: new TokenService(input.secrets.jwtSigningKey, config.tokens, clock),
     mailer: input.mailer,

@@ -11,7 +11,7 @@ export const SecretRef = Type.Object(
 export type SecretRef = Static<typeof SecretRef>;
 
 export const LogLevel = Type.Union(
-  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+  [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
   { default: 'info' },
 );
 

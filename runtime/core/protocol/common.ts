@@ -50,6 +50,6 @@ export const Grants = Type.Object(
 export type Grants = Static<typeof Grants>;
 
 export type PresenceStatus = 'online' | 'away' | 'busy' | 'dnd' | 'offline';
-export const PresenceStatusSchema = Type.Union(['online', 'away', 'busy', 'dnd'].map((s) => Type.Literal(s)));
+export const PresenceStatusSchema = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('dnd')]);
 
 export type RoomType = 'p2p' | 'group';

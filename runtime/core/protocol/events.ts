@@ -139,9 +139,21 @@ export type CallRef = Static<typeof CallRef>;
 
 export const HANGUP_REASONS = ['local-hangup', 'remote-hangup', 'busy', 'no-answer', 'rejected', 'cancelled', 'media-timeout', 'network', 'answered-elsewhere', 'error'] as const;
 export type HangupReason = (typeof HANGUP_REASONS)[number];
+export const HangupReasonSchema = Type.Union([
+  Type.Literal('local-hangup'),
+  Type.Literal('remote-hangup'),
+  Type.Literal('busy'),
+  Type.Literal('no-answer'),
+  Type.Literal('rejected'),
+  Type.Literal('cancelled'),
+  Type.Literal('media-timeout'),
+  Type.Literal('network'),
+  Type.Literal('answered-elsewhere'),
+  Type.Literal('error'),
+]);
 
 export const CallEndRequest = Type.Object(
-  { callId: Id, reason: Type.Optional(Type.Union(HANGUP_REASONS.map((r) => Type.Literal(r)))) },
+  { callId: Id, reason: Type.Optional(HangupReasonSchema) },
   { additionalProperties: false },
 );
 export type CallEndRequest = Static<typeof CallEndRequest>;
@@ -217,6 +229,8 @@ export interface SessionInfo {
   identity: string;
   displayName?: string;
   grants: Grants;
+  /** When the access token expires (ISO time): connect again with a fresh token before then. */
+  tokenExpiresAt: string;
   iceServers: IceServer[];
   /** When the TURN credentials in iceServers expire (ISO time); refresh with `ice:refresh` before. */
   iceServersExpireAt: string;
@@ -267,6 +281,8 @@ export interface ClientToServerEvents {
   'call:hangup': (req: CallEndRequest, ack: (res: Ack<Record<string, never>>) => void) => void;
   'call:hold': (req: CallHoldRequest, ack: (res: Ack<Record<string, never>>) => void) => void;
   'call:signal': (req: CallSignalRequest, ack: (res: Ack<Record<string, never>>) => void) => void;
+  /** After a signalling reconnect: take the call over on the new connection (within the grace period). */
+  'call:resume': (req: CallRef, ack: (res: Ack<{ state: 'ringing' | 'active'; held: boolean }>) => void) => void;
   'file:offer': (req: FileOfferRequest, ack: (res: Ack<Record<string, never>>) => void) => void;
   'file:accept': (req: FileReplyRequest, ack: (res: Ack<Record<string, never>>) => void) => void;
   'file:decline': (req: FileReplyRequest, ack: (res: Ack<Record<string, never>>) => void) => void;

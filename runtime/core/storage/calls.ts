@@ -85,6 +85,23 @@ export class CallRepository {
     }
   }
 
+  /** After a reconnect: the party's new socket (only while the call is not ended). */
+  async rebind(tenantId: string, callId: string, side: 'from' | 'to', socketId: string): Promise<CallRecord> {
+    try {
+      const item = await this.db.update<CallItem>({
+        Key: { pk: callsPk(tenantId), sk: callId },
+        UpdateExpression: 'SET #side.socketId = :sid',
+        ConditionExpression: 'attribute_exists(pk) AND #st <> :ended',
+        ExpressionAttributeNames: { '#st': 'state', '#side': side },
+        ExpressionAttributeValues: { ':sid': socketId, ':ended': 'ended' },
+      });
+      return stripKeys(item!) as CallRecord;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'CONFLICT') throw new AppError('CALL_NOT_FOUND', `call ${callId} has ended`);
+      throw err;
+    }
+  }
+
   async setHold(tenantId: string, callId: string, hold: boolean): Promise<void> {
     await this.db.update({
       Key: { pk: callsPk(tenantId), sk: callId },

@@ -12,7 +12,13 @@ type TenantItem = Item & Tenant & { webhookSecret?: string };
 type KeyItem = Item & ApiKey & { secretHash: string };
 
 export class TenantRepository {
-  constructor(private readonly db: Db) {}
+  /** Tenant status for authentication, cached briefly like verified keys (see ApiKeyRepository). */
+  private readonly statusCache = new Map<string, { tenant: Tenant | undefined; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheMs = 5_000,
+  ) {}
 
   async create(input: { name: string; id?: string; webhookUrl?: string }): Promise<Tenant & { webhookSecret: string }> {
     const now = this.db.clock.now();
@@ -43,6 +49,21 @@ export class TenantRepository {
     return item ? toTenant(item) : undefined;
   }
 
+  /**
+   * The tenant as seen by authentication: read at most once per `cacheMs` per instance, so hot API paths
+   * don't read the table per request. Disabling a tenant takes effect at once on this instance and
+   * within `cacheMs` on others.
+   */
+  async getCached(id: string): Promise<Tenant | undefined> {
+    const now = this.db.clock.now();
+    const hit = this.statusCache.get(id);
+    if (hit && hit.until >= now) return hit.tenant;
+    const tenant = await this.get(id);
+    if (this.statusCache.size > 10_000) this.statusCache.clear();
+    this.statusCache.set(id, { tenant, until: now + this.cacheMs });
+    return tenant;
+  }
+
   /** The tenant's webhook signing secret (server side only). */
   async webhookSecret(id: string): Promise<string | undefined> {
     const item = await this.db.get<TenantItem>(tenantPk(id), 'META');
@@ -67,6 +88,9 @@ export class TenantRepository {
     } catch (err) {
       if (err instanceof AppError && err.code === 'CONFLICT') throw new AppError('TENANT_NOT_FOUND', `tenant ${id} not found`);
       throw err;
+    } finally {
+      // after the write, so that a concurrent read cannot put the old status back
+      this.statusCache.delete(id);
     }
   }
 }

@@ -13,7 +13,7 @@ export async function authenticate(services: Services, header: string | undefine
   if (!parts) throw AppError.unauthenticated('invalid API key');
   const ok = await services.apiKeys.verify(parts.tenantId, parts.keyId, parts.secret);
   if (!ok) throw AppError.unauthenticated('invalid API key');
-  const tenant = await services.tenants.get(parts.tenantId);
+  const tenant = await services.tenants.getCached(parts.tenantId);
   if (!tenant || tenant.status !== 'active') throw AppError.forbidden('tenant is disabled');
   return { kind: 'tenant', tenantId: parts.tenantId, keyId: parts.keyId };
 }

@@ -3,7 +3,7 @@ import { isoTime } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { CallEndRequest, CallHoldRequest, CallInviteRequest, CallRef, CallSignalRequest, type HangupReason } from '../../core/protocol/events.js';
 import type { CallRecord } from '../../core/storage/calls.js';
-import type { ConnectionContext, LayerContext } from './context.js';
+import type { ConnectionContext } from './context.js';
 import { handle } from './handle.js';
 import { callChannel, identityChannel } from './names.js';
 
@@ -149,6 +149,27 @@ export function registerCallHandlers(ctx: ConnectionContext): void {
   );
 
   socket.on(
+    'call:resume',
+    handle(ctx.log, 'call:resume', CallRef, async (req) => {
+      const call = await services.calls.get(tenantId, req.callId);
+      if (!call || call.state === 'ended') throw new AppError('CALL_NOT_FOUND', `call ${req.callId} has ended`);
+      const side: 'a' | 'b' | undefined = call.from.identity === identity ? 'a' : call.to.identity === identity && call.state === 'active' ? 'b' : undefined;
+      if (!side) throw new AppError('CALL_NOT_FOUND', `call ${req.callId} not found`);
+      const graceKey = `call/${tenantId}/${call.id}/${side}`;
+      const t = ctx.leaveTimers.get(graceKey);
+      if (t) clearTimeout(t);
+      ctx.leaveTimers.delete(graceKey);
+      const previous = side === 'a' ? call.from.socketId : call.to.socketId;
+      await services.calls.rebind(tenantId, call.id, side === 'a' ? 'from' : 'to', socket.id);
+      if (previous && previous !== socket.id) io.in(previous).socketsLeave(callChannel(tenantId, call.id, side));
+      ctx.state.calls.set(call.id, side);
+      await socket.join(callChannel(tenantId, call.id, side));
+      ctx.log.info({ callId: call.id, side }, 'call resumed');
+      return { state: call.state === 'active' ? ('active' as const) : ('ringing' as const), held: Boolean(call.held) };
+    }),
+  );
+
+  socket.on(
     'call:signal',
     handle(ctx.log, 'call:signal', CallSignalRequest, async (req) => {
       const side = sideOf(req.callId);
@@ -158,20 +179,37 @@ export function registerCallHandlers(ctx: ConnectionContext): void {
   );
 }
 
-/** A disconnected party ends its calls: ringing ones as cancelled/rejected, active ones as `network`. */
-export async function dropCallsOf(ctx: ConnectionContext | (LayerContext & { socket: ConnectionContext['socket']; state: ConnectionContext['state']; tenantId: string; identity: string })): Promise<void> {
-  const { tenantId, services, io, identity } = ctx;
+/**
+ * A disconnected party: its calls are kept for the reconnect grace period (media may still flow peer to
+ * peer); a client that comes back sends `call:resume`. Calls not resumed in time end with `network`.
+ */
+export async function dropCallsOf(ctx: ConnectionContext): Promise<void> {
+  const { tenantId, identity, socket } = ctx;
   for (const [callId, side] of [...ctx.state.calls.entries()]) {
     ctx.state.calls.delete(callId);
-    const call = await services.calls.get(tenantId, callId);
-    if (!call || call.state === 'ended') continue;
-    const reason: HangupReason = call.state === 'ringing' ? (side === 'a' ? 'cancelled' : 'rejected') : 'network';
-    const ended = await services.calls.end(tenantId, callId, reason, identity);
-    if (!ended) continue;
-    const t = ctx.ringTimers.get(callId);
-    if (t) clearTimeout(t);
-    ctx.ringTimers.delete(callId);
-    io.to(callChannel(tenantId, callId, other(side))).emit('call:ended', { callId, reason, by: identity });
-    if (call.state === 'ringing' && side === 'a') io.to(identityChannel(tenantId, call.to.identity)).emit('call:ended', { callId, reason, by: identity });
+    const key = `call/${tenantId}/${callId}/${side}`;
+    const timer = setTimeout(() => {
+      ctx.leaveTimers.delete(key);
+      void endIfNotResumed(ctx, callId, side, socket.id, identity).catch((err: unknown) => ctx.log.warn({ err, callId }, 'ending an abandoned call failed'));
+    }, ctx.reconnectGraceMs);
+    timer.unref();
+    ctx.leaveTimers.set(key, timer);
   }
+}
+
+async function endIfNotResumed(ctx: ConnectionContext, id: string, side: 'a' | 'b', socketId: string, identity: string): Promise<void> {
+  const { tenantId, services, io } = ctx;
+  const call = await services.calls.get(tenantId, id);
+  if (!call || call.state === 'ended') return;
+  const holder = side === 'a' ? call.from.socketId : call.to.socketId;
+  if (holder !== socketId) return; // resumed on another connection
+  const reason: HangupReason = call.state === 'ringing' ? 'cancelled' : 'network';
+  const ended = await services.calls.end(tenantId, id, reason, identity);
+  if (!ended) return;
+  const t = ctx.ringTimers.get(id);
+  if (t) clearTimeout(t);
+  ctx.ringTimers.delete(id);
+  io.to(callChannel(tenantId, id, other(side))).emit('call:ended', { callId: id, reason, by: identity });
+  if (call.state === 'ringing') io.to(identityChannel(tenantId, call.to.identity)).emit('call:ended', { callId: id, reason, by: identity });
+  ctx.log.info({ callId: id, reason }, 'call ended: party did not come back');
 }

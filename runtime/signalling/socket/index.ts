@@ -24,9 +24,9 @@ const HEARTBEAT_MS = 4 * 60_000;
  * The socket.io signalling layer: token-authenticated handshake, per-socket limits (payload size, event
  * rate), typed handlers per domain, and the bridge from REST (room closed) to live sockets.
  */
-export function attachSocketLayer(io: Io, services: Services, opts: { reconnectGraceMs?: number } = {}): { stop(): Promise<void> } {
+export function attachSocketLayer(io: Io, services: Services): { stop(): Promise<void> } {
   const log = services.log.child({ component: 'socket' });
-  const layer: LayerContext = { io, services, log, leaveTimers: new Map(), ringTimers: new Map(), reconnectGraceMs: opts.reconnectGraceMs ?? 15_000 };
+  const layer: LayerContext = { io, services, log, leaveTimers: new Map(), ringTimers: new Map(), reconnectGraceMs: services.config.limits.reconnectGraceSeconds * 1000 };
   const { limits } = services.config;
   const connected = services.metrics.gauge('sockets_connected', 'Connected signalling sockets').collect(() => io.of('/').sockets.size);
   void connected;
@@ -154,6 +154,7 @@ export function attachSocketLayer(io: Io, services: Services, opts: { reconnectG
           identity,
           ...(socket.data.displayName ? { displayName: socket.data.displayName } : {}),
           grants: socket.data.grants,
+          tokenExpiresAt: isoTime(socket.data.tokenExpiresAt),
           iceServers: ice.iceServers,
           iceServersExpireAt: isoTime(ice.expiresAt),
           serverTime: isoTime(services.clock.now()),
@@ -185,7 +186,7 @@ const KNOWN_EVENTS = new Set<string>([
   'room:join', 'room:leave', 'room:state', 'room:signal',
   'chat:send', 'chat:history', 'chat:typing',
   'presence:update', 'presence:subscribe',
-  'call:invite', 'call:accept', 'call:reject', 'call:cancel', 'call:hangup', 'call:hold', 'call:signal',
+  'call:invite', 'call:accept', 'call:reject', 'call:cancel', 'call:hangup', 'call:hold', 'call:signal', 'call:resume',
   'file:offer', 'file:accept', 'file:decline', 'file:cancel',
   'ice:refresh', 'dial:start', 'dial:control', 'dial:answer',
 ]);

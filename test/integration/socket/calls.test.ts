@@ -15,7 +15,7 @@ describe('socket.io signalling: 1:1 calls and file-transfer control', () => {
   };
 
   beforeAll(async () => {
-    p = await startTestPlatform();
+    p = await startTestPlatform({ overrides: { limits: { reconnectGraceSeconds: 1 } } });
     tenant = await p.createTenant('calls');
     other = await p.createTenant('other');
   });
@@ -103,7 +103,30 @@ describe('socket.io signalling: 1:1 calls and file-transfer control', () => {
     expect(await request(alice, 'call:invite', { to: 'alice' })).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
   });
 
-  it('a disconnected party ends the call with reason network', async () => {
+  it('a party that reconnects within the grace period resumes the call', async () => {
+    const alice = await client('alice');
+    const bob = await client('bob');
+    const inv = await request<{ callId: string }>(alice, 'call:invite', { to: 'bob' });
+    if (!inv.ok) throw new Error('invite failed');
+    await request(bob, 'call:accept', { callId: inv.data.callId });
+    let ended = false;
+    alice.on('call:ended', () => (ended = true));
+    bob.close();
+    const bobAgain = await client('bob');
+    const resumed = await request<{ state: string }>(bobAgain, 'call:resume', { callId: inv.data.callId });
+    expect(resumed).toMatchObject({ ok: true, data: { state: 'active' } });
+    const sig = nextEvent(bobAgain, 'call:signal');
+    await request(alice, 'call:signal', { callId: inv.data.callId, signal: { type: 'candidate', candidate: null } });
+    await sig;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(ended).toBe(false);
+    // Someone else cannot take the call over.
+    const mallory = await client('mallory');
+    expect(await request(mallory, 'call:resume', { callId: inv.data.callId })).toMatchObject({ ok: false, error: { code: 'CALL_NOT_FOUND' } });
+    await request(alice, 'call:hangup', { callId: inv.data.callId });
+  });
+
+  it('a disconnected party that does not come back ends the call with reason network', async () => {
     const alice = await client('alice');
     const bob = await client('bob');
     const inv = await request<{ callId: string }>(alice, 'call:invite', { to: 'bob' });
