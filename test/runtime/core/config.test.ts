@@ -29,7 +29,7 @@ describe('config loading', () => {
   it('applies defaults to a minimal config', () => {
     const cfg = parseConfig(SignallingConfig, minimal);
     expect(cfg.http).toMatchObject({ host: '0.0.0.0', port: 8080, trustProxy: false });
-    expect(cfg.limits).toEqual({
+    expect(cfg.limits).toMatchObject({
       restRequestsPerMinutePerTenant: 6000,
       socketEventsPerSecond: 50,
       socketEventBurst: 100,
