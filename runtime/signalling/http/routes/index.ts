@@ -5,6 +5,10 @@ import { tenantRoutes } from './tenants.js';
 import { roomRoutes } from './rooms.js';
 import { inviteRoutes } from './invites.js';
 import { tokenRoutes } from './tokens.js';
+import { sipRoutes } from './sip.js';
+import { trunkRoutes } from './trunks.js';
+import { numberRoutes } from './numbers.js';
+import { callRoutes } from './calls.js';
 
 /** Every REST route module, registered in this order by buildHttp(). */
-export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes];
+export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes];
