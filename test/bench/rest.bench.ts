@@ -1,7 +1,7 @@
 /**
  * REST benchmark: the platform over the embedded stand-ins vs a bare fastify route, same machine, same run.
  *
- *   NODE_OPTIONS=--openssl-legacy-provider npx tsx test/bench/rest.bench.ts [--duration 10] [--json out.json]
+ *   NODE_OPTIONS=--openssl-legacy-provider npx tsx test/bench/rest.bench.ts [--duration 10] [--json out.json] [--fixed-only]
  *
  * Load: autocannon (keep-alive, 10 connections) on a worker thread, so the load generator does not share the
  * event loop with the server under test. Mixed stream: POST /v1/rooms then POST /v1/tokens, alternating.
@@ -16,7 +16,7 @@ import autocannon from 'autocannon';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestPlatform } from '../support/platform.js';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' }, json: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' }, json: { type: 'string' }, 'fixed-only': { type: 'boolean', default: false } } });
 const DURATION = Number(args.duration);
 const CONNECTIONS = 10;
 const FIXED_RATE = 200;
@@ -124,6 +124,15 @@ async function main(): Promise<void> {
     await autocannon({ url: platform.baseUrl, connections: 4, duration: 2, headers: { 'content-type': 'application/json', ...auth }, requests: platformRequests });
     await autocannon({ url: bareUrl, connections: 4, duration: 2, headers: { 'content-type': 'application/json' }, requests: bareRequests });
 
+    if (args['fixed-only']) {
+      // repeated fixed-rate runs only, to see the spread of p99 on a shared machine
+      for (let i = 0; i < 3; i++) {
+        const b = await fixedRate(bareUrl, bareRequests, {}, FIXED_RATE);
+        const f = await fixedRate(platform.baseUrl, platformRequests, auth, FIXED_RATE);
+        console.log(`run ${i + 1}: ${FIXED_RATE} req/s  bare p50 ${b.p50} p99 ${b.p99} ms   platform p50 ${f.p50} p99 ${f.p99} ms  (${f.non2xx} non-2xx, ${f.errors} errors)`);
+      }
+      return;
+    }
     const bareMax = await load(bareUrl, bareRequests, {});
     const platMax = await load(platform.baseUrl, platformRequests, auth);
     // the same stack without a storage write: POST /v1/tokens only (auth, rate limit, validation, JWT)
