@@ -205,6 +205,7 @@ describe('REST: SIP users, trunks, routes, numbers, calls', () => {
     expect(again.body).toMatchObject({ destination: { type: 'identity', identity: 'reception' }, createdAt: put.body.createdAt });
     expect(await p.services.sip.tenantByNumber(n)).toMatchObject({ tenantId, destination: { type: 'identity' } });
     expect((await call(p, 'GET', `/v1/numbers/${n}`, { key })).body).toEqual(again.body);
+    expect((await call(p, 'GET', `/v1/numbers/${encodeURIComponent(n)}`, { key })).body).toEqual(again.body);
     expect((await call(p, 'GET', '/v1/numbers', { key })).body.items.map((x: { e164: string }) => x.e164)).toContain(n);
 
     await expectError(call(p, 'PUT', `/v1/numbers/${n}`, { key: otherKey, json: { destination: { type: 'identity', identity: 'x' } } }), 409, 'CONFLICT');
