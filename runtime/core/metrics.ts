@@ -31,6 +31,21 @@ export class Counter extends Metric {
   get(labels?: Labels): number {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
+  /** A handle with the label set resolved once, for hot paths. */
+  bind(labels?: Labels): { inc(by?: number): void } {
+    const k = labelKey(labels);
+    let entry = this.values.get(k);
+    if (!entry) {
+      entry = { labels: labels ?? {}, value: 0 };
+      this.values.set(k, entry);
+    }
+    const e = entry;
+    return {
+      inc(by = 1) {
+        e.value += by;
+      },
+    };
+  }
   render(): string[] {
     return [...this.values.entries()].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v.value}`);
   }

@@ -32,6 +32,16 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
   void connected;
   const events = services.metrics.counter('socket_events_total', 'Socket events received by event name and outcome');
   const rejected = services.metrics.counter('socket_events_rejected_total', 'Socket events rejected by reason');
+  const perEvent = new Map<string, { inc(by?: number): void }>();
+  const eventCounter = (event: unknown) => {
+    const name = typeof event === 'string' && KNOWN_EVENTS.has(event) ? event : 'unknown';
+    let c = perEvent.get(name);
+    if (!c) {
+      c = events.bind({ event: name });
+      perEvent.set(name, c);
+    }
+    return c;
+  };
   // Clean-up work started by disconnects; close() waits for it before storage and Redis go away.
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
@@ -82,6 +92,13 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
     const state: SocketState = { rooms: new Map(), calls: new Map(), presenceSubscriptions: new Set() };
     const ctx: ConnectionContext = { ...layer, socket, state, tenantId, identity, log: log.child({ socketId: socket.id, tenantId, identity }) };
     const bucket = new TokenBucket(limits.socketEventsPerSecond, limits.socketEventBurst, () => services.clock.now());
+    // Size of the packet being dispatched, read from the transport (cheaper than re-serializing the payload).
+    let packetBytes = 0;
+    socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+      if (packet.type !== 'message') return;
+      const d = packet.data;
+      packetBytes = typeof d === 'string' ? d.length : d instanceof Buffer ? d.length : 0;
+    });
 
     // Limits before any handler: event rate per socket and payload size per event.
     socket.use((packet, next) => {
@@ -92,19 +109,13 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
         ack?.(errorAck(new AppError('RATE_LIMITED', 'too many events, slow down', { retryable: true })));
         return;
       }
-      const payload = args[0];
-      let size = 0;
-      try {
-        size = payload === undefined || typeof payload === 'function' ? 0 : JSON.stringify(payload).length;
-      } catch {
-        size = Infinity;
-      }
+      const size = packetBytes;
       if (size > limits.maxSocketPayloadBytes) {
         rejected.inc({ reason: 'PAYLOAD_TOO_LARGE' });
         ack?.(errorAck(new AppError('PAYLOAD_TOO_LARGE', `event payload is ${size} bytes, the limit is ${limits.maxSocketPayloadBytes}`)));
         return;
       }
-      events.inc({ event: typeof event === 'string' && event.length < 40 ? event : 'unknown' });
+      eventCounter(event).inc();
       next();
     });
     // Unknown events are dropped; if they carry an ack it gets an error.

@@ -23,7 +23,7 @@ export function requireMembership(ctx: ConnectionContext, roomId: string): strin
 export function registerRoomHandlers(ctx: ConnectionContext): void {
   const { socket, services, tenantId, identity, io } = ctx;
   const joined = services.metrics.counter('room_joins_total', 'Room joins (fresh or resumed)');
-  const relayed = services.metrics.counter('signals_relayed_total', 'WebRTC signalling messages relayed');
+  const relayed = services.metrics.counter('signals_relayed_total', 'WebRTC signalling messages relayed').bind({ kind: 'room' });
 
   socket.on(
     'room:join',
@@ -106,7 +106,7 @@ export function registerRoomHandlers(ctx: ConnectionContext): void {
       const from = requireMembership(ctx, req.roomId);
       if (req.to === from) throw AppError.invalid('cannot signal yourself', '/to');
       io.to(participantChannel(tenantId, req.roomId, req.to)).emit('room:signal', { roomId: req.roomId, from, fromIdentity: identity, signal: req.signal });
-      relayed.inc({ kind: 'room' });
+      relayed.inc();
       return {};
     }),
   );
