@@ -22,7 +22,8 @@ export async function idempotent<T>(
   }
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(key)) throw AppError.invalid('Idempotency-Key must be 1-128 characters of [A-Za-z0-9_.:-]', 'Idempotency-Key');
   const scope = req.principal?.kind === 'tenant' ? req.principal.tenantId : '_admin';
-  const hash = IdempotencyStore.hash(req.method, req.routeOptions.url ?? req.url, req.body);
+  // The concrete path (not the route pattern): the same key and body for another room is a different request.
+  const hash = IdempotencyStore.hash(req.method, req.url.split('?')[0] ?? req.url, req.body);
   const replay = await services.idempotency.begin(scope, key, hash);
   if (replay) {
     reply.code(replay.status).header('idempotency-replayed', 'true');

@@ -173,6 +173,9 @@ describe('REST: per-tenant rate limit', () => {
     }
     const limited = await expectError(call(p, 'GET', '/v1/rooms', { key: a.apiKey }), 429, 'RATE_LIMITED');
     expect(limited.retryable).toBe(true);
+    const again = await call(p, 'GET', '/v1/rooms', { key: a.apiKey });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
     // another key of the same tenant shares the budget
     const second = await call(p, 'POST', `/v1/tenants/${a.tenantId}/keys`, { key: p.adminKey, json: { name: 'second' } });
     await expectError(call(p, 'GET', '/v1/rooms', { key: second.body.token }), 429, 'RATE_LIMITED');

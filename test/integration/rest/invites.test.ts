@@ -120,6 +120,10 @@ describe('REST: email invites', () => {
     expect(again.headers.get('idempotency-replayed')).toBe('true');
     expect(again.body.id).toBe(first.body.id);
     expect(await mails()).toHaveLength(1);
+    // the same key and body for another room is a different request
+    const other = (await call(p, 'POST', '/v1/rooms', { key, json: { name: 'idem 2' } })).body;
+    await expectError(call(p, 'POST', `/v1/rooms/${other.id}/invites`, { key, json: { email: 'erin@example.com' }, headers }), 422, 'IDEMPOTENCY_CONFLICT');
+    expect(await mails()).toHaveLength(1);
   });
 
   it('derives identities and links', () => {

@@ -49,6 +49,10 @@ describe('REST: SIP users, trunks, routes, numbers, calls', () => {
     // credentials are bound to the realm: no change while users exist
     await call(p, 'POST', '/v1/sip/users', { key: apiKey, json: { username: 'u1', password: 'password-1' } });
     await expectError(call(p, 'PUT', '/v1/sip/domain', { key: apiKey, json: { domain: `other-${custom}` } }), 409, 'CONFLICT');
+    // …and so are trunks' inbound digest credentials
+    const { apiKey: k2 } = await newTenant(p, 'sip-domain-2');
+    await call(p, 'POST', '/v1/trunks', { key: k2, json: { name: 'digest', inboundDigest: { username: 'c', password: 'password-c' }, gateways: [{ host: 'gw.example' }] } });
+    await expectError(call(p, 'PUT', '/v1/sip/domain', { key: k2, json: { domain: `two-${custom}` } }), 409, 'CONFLICT');
   });
 
   it('creates SIP users with HA1 over the tenant domain and never returns secrets', async () => {
@@ -126,7 +130,7 @@ describe('REST: SIP users, trunks, routes, numbers, calls', () => {
     expect(JSON.stringify(t)).not.toMatch(secrets);
     const stored = await p.services.sip.getTrunk(tenantId, t.id);
     const domain = (await call(p, 'GET', '/v1/sip/domain', { key })).body.domain;
-    expect(stored?.inboundDigest?.ha1).toBe(md5(`carrier:${domain}:inbound-secret-1`));
+    expect(stored?.inboundDigest).toEqual({ username: 'carrier', realm: domain, ha1: md5(`carrier:${domain}:inbound-secret-1`) });
     expect(stored?.outboundAuth?.password).toBe('outbound-secret-1');
     expect((await p.services.sip.trunksForSource('203.0.113.77')).map((x) => x.id)).toContain(t.id);
 

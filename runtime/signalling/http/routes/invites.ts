@@ -80,7 +80,7 @@ export async function inviteRoutes(app: Http, services: Services): Promise<void>
           grants: { rooms: [room.id] },
           ttlSeconds: body.ttlSeconds,
         });
-        const page = body.joinUrl ?? `${services.config.http.publicUrl ?? 'http://127.0.0.1:8080'}/demo/room.html`;
+        const page = body.joinUrl ?? `${(services.config.http.publicUrl ?? 'http://127.0.0.1:8080').replace(/\/+$/, '')}/demo/room.html`;
         const link = joinLink(page, room.id, minted.token);
         const now = services.clock.now();
         const base = { id: newId('inv', now), roomId: room.id, email: body.email, identity, createdAt: isoTime(now), expiresAt: isoTime(minted.expiresAt) };
