@@ -74,7 +74,11 @@ export interface Trunk {
   enabled: boolean;
   /** Inbound: carrier traffic accepted from these CIDRs (and/or by digest credentials below). */
   inboundCidrs: string[];
-  inboundDigest?: { username: string; ha1: string };
+  /**
+   * `ha1` = md5(username:realm:password). The REST API sets `realm` to the tenant's SIP domain (optional only for
+   * records written before it existed); challenge carriers of this tenant with that realm.
+   */
+  inboundDigest?: { username: string; ha1: string; realm?: string };
   /** Outbound: where calls go, in priority order, with optional registration/auth credentials. */
   gateways: Gateway[];
   outboundAuth?: { username: string; password: string };

@@ -52,8 +52,8 @@ export async function sipRoutes(app: Http, services: Services): Promise<void> {
         tags: ['sip'],
         summary: 'Use a custom SIP domain',
         description:
-          'The domain is unique across tenants (409 CONFLICT when taken). SIP users\' credentials are bound to the domain (it is the digest realm), ' +
-          'so changing it while SIP users exist is refused with 409 CONFLICT: delete and re-create them first.',
+          'The domain is unique across tenants (409 CONFLICT when taken). SIP users\' and trunks\' inbound digest credentials are bound to the domain (it is the digest realm), ' +
+          'so changing it while either exists is refused with 409 CONFLICT: delete and re-create them first.',
         body: SetSipDomainRequest,
         response: { 200: SipDomain, ...errorResponses, ...conflict },
       },
@@ -64,6 +64,9 @@ export async function sipRoutes(app: Http, services: Services): Promise<void> {
       const current = await services.sip.tenantDomain(tenantId);
       if (wanted !== current && (await services.sip.listUsers(tenantId, 1)).items.length > 0) {
         throw new AppError('CONFLICT', 'SIP users exist: their credentials are bound to the current domain (the digest realm); delete them first', { field: 'body/domain' });
+      }
+      if (wanted !== current && (await services.sip.listTrunks(tenantId)).some((t) => t.inboundDigest)) {
+        throw new AppError('CONFLICT', "trunks have inbound digest credentials bound to the current domain (the digest realm); remove them first", { field: 'body/domain' });
       }
       await services.sip.setTenantDomain(tenantId, wanted);
       return domainView(services, tenantId);

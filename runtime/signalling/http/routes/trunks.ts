@@ -43,7 +43,7 @@ function validateCidrs(cidrs: string[]): string[] {
 function toGateways(input: GatewayInput[], now: number): Gateway[] {
   const seen = new Set<string>();
   return input.map((g, i) => {
-    const id = g.id ?? newId('gw', now).slice(0, 24);
+    const id = g.id ?? newId('gw', now);
     if (seen.has(id)) throw AppError.invalid(`gateway id ${id} is used twice`, `body/gateways/${i}/id`);
     seen.add(id);
     return { id, host: g.host, port: g.port, transport: g.transport ?? 'udp', priority: g.priority, cost: g.cost };
@@ -89,7 +89,7 @@ export async function trunkRoutes(app: Http, services: Services): Promise<void> 
           name: b.name,
           enabled: b.enabled ?? true,
           inboundCidrs: validateCidrs(b.inboundCidrs ?? []),
-          ...(b.inboundDigest ? { inboundDigest: { username: b.inboundDigest.username, ha1: digestHa1(b.inboundDigest.username, realm, b.inboundDigest.password) } } : {}),
+          ...(b.inboundDigest ? { inboundDigest: { username: b.inboundDigest.username, realm, ha1: digestHa1(b.inboundDigest.username, realm, b.inboundDigest.password) } } : {}),
           gateways: toGateways(b.gateways, services.clock.now()),
           ...(b.outboundAuth ? { outboundAuth: b.outboundAuth } : {}),
           numberFormat: b.numberFormat ?? 'e164',
@@ -135,7 +135,7 @@ export async function trunkRoutes(app: Http, services: Services): Promise<void> 
       if (b.inboundDigest === null) patch.inboundDigest = undefined;
       else if (b.inboundDigest) {
         const realm = await services.sip.tenantDomain(tenantId);
-        patch.inboundDigest = { username: b.inboundDigest.username, ha1: digestHa1(b.inboundDigest.username, realm, b.inboundDigest.password) };
+        patch.inboundDigest = { username: b.inboundDigest.username, realm, ha1: digestHa1(b.inboundDigest.username, realm, b.inboundDigest.password) };
       }
       if (b.gateways !== undefined) patch.gateways = toGateways(b.gateways, services.clock.now());
       if (b.outboundAuth === null) patch.outboundAuth = undefined;
