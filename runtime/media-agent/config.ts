@@ -1,0 +1,37 @@
+/**
+ * The media agent's config (`/etc/cpaas/media-agent.json` on AWS). One agent runs beside each rtpengine.
+ */
+import { Type, type Static } from 'typebox';
+import { AwsConfig, LogLevel } from '../core/config/common.js';
+
+export const MediaAgentConfig = Type.Object(
+  {
+    logLevel: LogLevel,
+    aws: AwsConfig,
+    tableName: Type.String({ minLength: 3 }),
+    /** Where recordings will be uploaded (a later issue); unused by the heartbeat. */
+    recordingsBucket: Type.Optional(Type.String()),
+    rtpengine: Type.Object(
+      {
+        /** ng address the agent talks to (local rtpengine). */
+        ngHost: Type.String({ default: '127.0.0.1' }),
+        ngPort: Type.Integer({ minimum: 1, maximum: 65535, default: 22222 }),
+        /** rtpengine's --listen-http base URL (metrics / CLI); unused by the heartbeat. */
+        httpUrl: Type.Optional(Type.String()),
+        /** Recording spool directory (rtpengine pcap output); reserved for the recording uploader. */
+        spoolDir: Type.Optional(Type.String()),
+        timeoutMs: Type.Integer({ minimum: 100, default: 1_000 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** The ng address SBCs must use to reach this node (default: rtpengine.ngHost, or this host's first private IPv4 when ngHost is 0.0.0.0). */
+    advertiseHost: Type.Optional(Type.String()),
+    /** Registry id of this node (default: hostname in main.ts). */
+    nodeId: Type.Optional(Type.String({ minLength: 1 })),
+    /** Sessions this node takes before SBCs stop placing calls on it. */
+    capacity: Type.Integer({ minimum: 1, default: 1_000 }),
+    heartbeatSeconds: Type.Number({ minimum: 0.2, maximum: 60, default: 5 }),
+  },
+  { additionalProperties: false },
+);
+export type MediaAgentConfig = Static<typeof MediaAgentConfig>;

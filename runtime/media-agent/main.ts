@@ -1,0 +1,51 @@
+/**
+ * Composition root of the media agent (one per media node, beside rtpengine). The only file of this
+ * process that reads the environment: CPAAS_CONFIG (default /etc/cpaas/media-agent.json), CPAAS_LOG_LEVEL.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+import closeWithGrace from 'close-with-grace';
+import { loadConfig } from '../core/config/load.js';
+import { createLogger } from '../core/logging.js';
+import { createAwsClients } from '../core/aws/clients.js';
+import { systemClock } from '../core/clock.js';
+import { createSipRepository } from '../sbc/repository.js';
+import { RtpEngineNode } from '../sbc/media/rtpengine.js';
+import { MediaAgentConfig } from './config.js';
+import { startMediaAgent } from './agent.js';
+
+const config = loadConfig(MediaAgentConfig, {
+  file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/media-agent.json',
+  required: true,
+  overrides: { ...(process.env.CPAAS_LOG_LEVEL ? { logLevel: process.env.CPAAS_LOG_LEVEL } : {}) },
+});
+const log = createLogger({ service: 'media-agent', level: config.logLevel, pretty: process.stdout.isTTY });
+const aws = createAwsClients(config.aws);
+
+function privateIpv4(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+const ngHost = config.rtpengine.ngHost === '0.0.0.0' ? '127.0.0.1' : config.rtpengine.ngHost;
+const advertiseHost = config.advertiseHost ?? (config.rtpengine.ngHost === '0.0.0.0' ? privateIpv4() : config.rtpengine.ngHost);
+const nodeId = config.nodeId ?? hostname();
+
+const node = await RtpEngineNode.connect({ id: nodeId, target: { host: ngHost, port: config.rtpengine.ngPort }, timeoutMs: config.rtpengine.timeoutMs, log });
+const agent = await startMediaAgent({
+  node,
+  repo: createSipRepository({ doc: aws.doc, tableName: config.tableName, clock: systemClock }),
+  nodeId,
+  advertise: { host: advertiseHost, port: config.rtpengine.ngPort },
+  capacity: config.capacity,
+  heartbeatSeconds: config.heartbeatSeconds,
+  log,
+});
+
+closeWithGrace({ delay: 5_000 }, async ({ err, signal }) => {
+  if (err) log.error({ err }, 'shutting down after an error');
+  else log.info({ signal }, 'shutting down');
+  await agent.stop();
+  node.close();
+  aws.destroy();
+});

@@ -1,0 +1,229 @@
+/**
+ * Builds the SBC from its dependencies (no env, no globals): INVITE admission → routing → CallSession,
+ * the registrar, OPTIONS, gateway health checks, media node selection, CDRs, and the control server.
+ * main.ts (AWS) and runtime/local/platform.ts (`npm start`) call `buildSbcApp`; tests do too.
+ */
+import Srf from 'drachtio-srf';
+import type { Logger } from '../core/logging.js';
+import type { Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import { AppError, toAppError } from '../core/errors.js';
+import type { SipRepository } from '../core/storage/sip-types.js';
+import type { SbcConfig } from './config.js';
+import { DigestAuthenticator } from './auth/digest.js';
+import { Admitter } from './auth/admission.js';
+import { CallRouter } from './routing/router.js';
+import { passHeaders } from './routing/headers.js';
+import { GatewayHealthMonitor } from './routing/health.js';
+import { planOutbound } from './routing/lcr.js';
+import { toE164, userOf } from './routing/numbers.js';
+import { Registrar } from './registrar/registrar.js';
+import { MediaNodePool } from './media/node-pool.js';
+import { MediaSession } from './media/rtpengine.js';
+import { CdrWriter } from './cdr/cdr-writer.js';
+import { ControlServer } from './control/server.js';
+import { createSbcMetrics, type SbcMetrics } from './control/metrics.js';
+import { CallSession } from './calls/call-session.js';
+import { connectIdentity } from './calls/identity-call.js';
+import { unavailableRinger, type IdentityRinger } from './calls/identity-ringer.js';
+import type { DialTarget } from './routing/target.js';
+
+export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string };
+
+export interface SbcDeps {
+  config: SbcAppConfig;
+  /** A connected srf (see connectSrf). */
+  srf: Srf;
+  /** host[:port] of our SIP side as peers should see it (From of B legs). */
+  localHost: string;
+  repo: SipRepository;
+  log: Logger;
+  clock: Clock;
+  /** Secret for stateless digest nonces (share it between SBC instances). */
+  nonceSecret: string;
+  ringer?: IdentityRinger;
+  metrics?: SbcMetrics;
+}
+
+export interface SbcApp {
+  control: ControlServer;
+  controlAddress?: { host: string; port: number };
+  metrics: SbcMetrics;
+  activeCalls(): CallSession[];
+  health: GatewayHealthMonitor;
+  media: MediaNodePool;
+  cdr: CdrWriter;
+  status(): { activeCalls: number; registrations: Record<string, number>; mediaNodes: ReturnType<MediaNodePool['status']> };
+  close(): Promise<void>;
+}
+
+/** Connects srf to drachtio-server / the engine; resolves with the SIP hostports it reported. */
+export async function connectSrf(o: { host: string; port: number; secret: string }): Promise<{ srf: Srf; hostports: string }> {
+  const srf = new Srf();
+  const hostports = await new Promise<string>((resolve, reject) => {
+    srf.once('connect', (err: Error | null, hp: string) => (err ? reject(err) : resolve(hp)));
+    srf.once('error', (err: Error) => reject(err));
+    srf.connect({ host: o.host, port: o.port, secret: o.secret });
+  });
+  srf.on('error', () => undefined); // reconnects are srf's job; errors after connect are logged by the caller
+  return { srf, hostports };
+}
+
+/** `udp/10.0.0.5:5060,tcp/…` → `10.0.0.5:5060` (the first UDP one). */
+export function sipHostFromHostports(hostports: string): string {
+  const entries = hostports.split(',').map((e) => e.trim());
+  const udp = entries.find((e) => e.startsWith('udp/')) ?? entries[0] ?? 'udp/127.0.0.1:5060';
+  return udp.replace(/^\w+\//, '');
+}
+
+export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
+  const srf = d.srf as Srf & Srf.SrfExtras;
+  const { config, repo, log, clock } = d;
+  const metrics = d.metrics ?? createSbcMetrics();
+  const ringer = d.ringer ?? unavailableRinger;
+  const digest = new DigestAuthenticator({ secret: d.nonceSecret, nonceTtlSeconds: config.registrar.nonceTtlSeconds, clock });
+  const admitter = new Admitter({ repo, digest, carrierRealm: config.carrierRealm ?? 'cpaas' });
+  const router = new CallRouter(repo);
+  const cdr = new CdrWriter({ repo, clock, log });
+  const media = new MediaNodePool({
+    repo, mode: config.rtpengine.mode, fallback: config.rtpengine.fallback, localAddress: config.rtpengine.localAddress,
+    timeoutMs: config.rtpengine.timeoutMs, refreshMs: config.rtpengine.refreshSeconds * 1000, clock, log,
+  });
+  await media.start();
+  const health = new GatewayHealthMonitor({
+    repo, clock, log, intervalMs: config.health.optionsIntervalSeconds * 1000, failuresToDown: config.health.failuresToDown,
+    ping: (uri, timeoutMs) => new Promise<number>((resolve) => {
+      const t = setTimeout(() => resolve(408), timeoutMs);
+      srf.request(uri, { method: 'OPTIONS', headers: { From: `<sip:ping@${d.localHost}>` } }, (err, req) => {
+        if (err) {
+          clearTimeout(t);
+          return resolve(503);
+        }
+        req.on('response', (res?: Srf.SrfResponse) => {
+          clearTimeout(t);
+          resolve(res?.status ?? 503);
+        });
+      });
+    }),
+  });
+  health.start();
+  const registrations = new Map<string, number>();
+  const registrar = new Registrar({
+    repo, digest, clock, log, metrics, limits: config.registrar, instanceId: config.instanceId,
+    onTenant: (t) => health.track(t),
+  });
+  const calls = new Map<string, CallSession>();
+  const perTenant = new Map<string, number>();
+  metrics.activeCalls.collect(() => calls.size);
+
+  const callDeps = {
+    srf, clock, cdr, metrics, limits: config.limits,
+    localHost: () => d.localHost,
+    onGatewayQuality: (tenantId: string, trunkId: string, gatewayId: string, q: { mos?: number }) => {
+      if (q.mos === undefined) return;
+      repo.recordGatewayQuality(tenantId, trunkId, gatewayId, q.mos).catch((err: unknown) => log.warn({ err, trunkId, gatewayId }, 'recording gateway quality failed'));
+    },
+    resolveTransfer: async (call: CallSession, referTo: string): Promise<DialTarget[]> => {
+      const called = userOf(referTo);
+      const user = await repo.getUser(call.info.tenantId, called);
+      if (user) {
+        const decision = await router.route({ kind: 'device', tenantId: call.info.tenantId, user }, { requestUri: `sip:${called}@x`, fromUri: `sip:${user.username}@${user.domain}`, headers: {} });
+        return decision.kind === 'targets' ? decision.targets : [];
+      }
+      const e164 = toE164(called);
+      return e164 ? planOutbound(repo, { tenantId: call.info.tenantId, e164, fromUser: call.info.callerUser, headers: {} }) : [];
+    },
+  };
+
+  srf.invite((req, res) => {
+    void (async () => {
+      if (calls.size >= config.limits.maxConcurrentCalls) {
+        metrics.callsRejected.inc({ status: '503' });
+        return res.send(503, 'Maximum Calls In Progress', {});
+      }
+      const adm = await admitter.admit({
+        method: 'INVITE', sourceAddress: req.source_address, requestUri: req.uri, fromUri: req.get('From'),
+        ...(req.has('Proxy-Authorization') ? { proxyAuthorization: req.get('Proxy-Authorization') } : {}),
+      });
+      if (!adm.ok) {
+        metrics.callsRejected.inc({ status: String(adm.status) });
+        if (adm.status === 407) return res.send(407, { headers: { 'Proxy-Authenticate': adm.challenge } });
+        log.info({ status: adm.status, source: req.source_address }, 'INVITE refused');
+        return res.send(adm.status, adm.reason, {});
+      }
+      const { caller } = adm;
+      health.track(caller.tenantId);
+      if ((perTenant.get(caller.tenantId) ?? 0) >= config.limits.maxCallsPerTenant) {
+        metrics.callsRejected.inc({ status: '503' });
+        return res.send(503, 'Maximum Calls In Progress', {});
+      }
+      metrics.callsStarted.inc();
+      const fromUri = req.get('From');
+      const decision = await router.route(caller, { requestUri: req.uri, fromUri, headers: passHeaders((h) => (req.has(h) ? req.get(h) : undefined)) });
+      if (decision.kind === 'reject') {
+        if (decision.status >= 500) metrics.callsFailed.inc();
+        log.info({ status: decision.status, tenantId: caller.tenantId, to: userOf(req.uri) }, 'call not routable');
+        return res.send(decision.status, decision.reason, {});
+      }
+      const id = newId('ca');
+      const callLog = log.child({ sipCallId: req.get('Call-ID') });
+      const session = new CallSession(callDeps, {
+        id, tenantId: caller.tenantId,
+        direction: decision.kind === 'targets' ? decision.direction : 'inbound',
+        fromUri, toUri: req.uri,
+        callerUser: caller.kind === 'device' ? caller.user.username : (toE164(userOf(fromUri), caller.trunk.countryCode) ?? userOf(fromUri)),
+      }, req, res, new MediaSession(media.pick(), id, callLog), callLog);
+      calls.set(id, session);
+      perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
+      session.onEnded(() => {
+        calls.delete(id);
+        perTenant.set(caller.tenantId, Math.max(0, (perTenant.get(caller.tenantId) ?? 1) - 1));
+      });
+      cdr.attempt({
+        id, tenantId: caller.tenantId, direction: session.info.direction, fromUri, toUri: req.uri,
+        fromIdentity: userOf(fromUri), toIdentity: userOf(req.uri), mediaNodeId: session.media.node.id,
+      });
+      session.log.info({ tenantId: caller.tenantId, caller: caller.kind, route: decision.kind, targets: decision.kind === 'targets' ? decision.targets.length : 1 }, 'call accepted');
+      if (decision.kind === 'identity') return connectIdentity(session, ringer, decision.identity);
+      return session.connect(decision.targets);
+    })().catch((err: unknown) => {
+      const e = err instanceof Srf.SipError ? AppError.fromSipError(err) : toAppError(err);
+      if (e.code === 'MEDIA_UNAVAILABLE') log.error({ err: e }, 'no media node for a call');
+      else log.error({ err: e }, 'INVITE handling failed');
+      if (!res.finalResponseSent) res.send(e.sipStatus >= 400 ? e.sipStatus : 500);
+    });
+  });
+
+  srf.register((req, res) => {
+    registrar.handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'REGISTER handling failed');
+      if (!res.finalResponseSent) res.send(toAppError(err).sipStatus);
+    });
+  });
+
+  // Out-of-dialog OPTIONS: keep-alives from phones, and carriers' health checks of us.
+  srf.options((_req, res) => res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER' } }));
+
+  const control = new ControlServer(log);
+  const status = () => ({
+    activeCalls: calls.size,
+    registrations: Object.fromEntries(registrations),
+    mediaNodes: media.status(),
+  });
+  control.addRoute('GET', '/v1/status', () => ({ status: 200, body: status() }));
+  control.addRoute('GET', '/metrics', () => ({ status: 200, body: metrics.registry.render() }));
+  const controlAddress = config.control.port >= 0 ? await control.listen(config.control.host, config.control.port) : undefined;
+  log.info({ control: controlAddress, localHost: d.localHost }, 'SBC ready');
+
+  return {
+    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, media, cdr, status,
+    activeCalls: () => [...calls.values()],
+    async close() {
+      await health.stop();
+      await Promise.all([...calls.values()].map((c) => c.hangup('local-hangup', 'shutdown').catch((err: unknown) => log.warn({ err }, 'hangup at shutdown failed'))));
+      await cdr.flush();
+      await control.close();
+      await media.close();
+    },
+  };
+}

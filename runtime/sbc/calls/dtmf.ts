@@ -1,0 +1,20 @@
+/** SIP INFO DTMF bodies (application/dtmf-relay and application/dtmf). */
+export function parseDtmfInfo(contentType: string | undefined, body: string | undefined): { digit: string; durationMs: number } | undefined {
+  if (!contentType || !body) return undefined;
+  const ct = contentType.toLowerCase();
+  if (ct.startsWith('application/dtmf-relay')) {
+    const signal = /Signal\s*=\s*([0-9A-Da-d*#])/i.exec(body)?.[1];
+    const duration = Number(/Duration\s*=\s*(\d+)/i.exec(body)?.[1] ?? 160);
+    return signal ? { digit: signal.toUpperCase(), durationMs: clamp(duration) } : undefined;
+  }
+  if (ct.startsWith('application/dtmf')) {
+    const d = body.trim();
+    return /^[0-9A-Da-d*#]$/.test(d) ? { digit: d.toUpperCase(), durationMs: 160 } : undefined;
+  }
+  return undefined;
+}
+
+const clamp = (ms: number) => Math.min(Math.max(Number.isFinite(ms) ? ms : 160, 40), 2000);
+
+/** Whether an SDP negotiated telephone-event (RFC 2833/4733). */
+export const hasTelephoneEvent = (sdp: string | undefined): boolean => !!sdp && /a=rtpmap:\d+ telephone-event\//i.test(sdp);

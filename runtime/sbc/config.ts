@@ -1,0 +1,111 @@
+/**
+ * The SBC process config (`/etc/cpaas/sbc.json` on AWS, built by the CDK construct; built in code by
+ * `npm start`). Validated once by main.ts; everything below main.ts receives the typed object.
+ */
+import { Type, type Static } from 'typebox';
+import { AwsConfig, LogLevel, SecretRef } from '../core/config/common.js';
+
+export const NgTarget = Type.Object(
+  {
+    id: Type.Optional(Type.String({ minLength: 1 })),
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  },
+  { additionalProperties: false },
+);
+export type NgTarget = Static<typeof NgTarget>;
+
+export const SbcConfig = Type.Object(
+  {
+    logLevel: LogLevel,
+    aws: AwsConfig,
+    tableName: Type.String({ minLength: 3 }),
+    /** Not used by the SBC yet (recording upload is the media agent's job); kept for the CDK shape. */
+    recordingsBucket: Type.Optional(Type.String()),
+    /** drachtio-server (or the project's SIP engine) admin connection. */
+    drachtio: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 9022 }),
+        secret: SecretRef,
+      },
+      { additionalProperties: false },
+    ),
+    rtpengine: Type.Object(
+      {
+        /** ng port of media nodes found through the registry (informational; nodes announce their own port). */
+        ngPort: Type.Integer({ minimum: 1, maximum: 65535, default: 22222 }),
+        /** 'registry': nodes from MediaNode heartbeats, the fallback list only when none is alive. 'static': only the list. */
+        mode: Type.Union([Type.Literal('registry'), Type.Literal('static')], { default: 'registry' }),
+        fallback: Type.Array(NgTarget, { default: [] }),
+        /** Local address of the ng UDP sockets. */
+        localAddress: Type.String({ default: '0.0.0.0' }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 2_000 }),
+        /** How often the registry is re-read. */
+        refreshSeconds: Type.Number({ minimum: 0.2, maximum: 300, default: 5 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Private HTTP server: GET /v1/status, GET /metrics (+ the gateway's endpoints later). */
+    control: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** The SIP side as the outside world sees it (drachtio contacts); informational for the SBC. */
+    sip: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Integer({ default: 5060 }),
+          tlsPort: Type.Optional(Type.Integer()),
+          wssPort: Type.Optional(Type.Integer()),
+          publicIps: Type.Array(Type.String(), { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Tenants' SIP domains are `<name><sipDomainSuffix>` (e.g. acme.sip.example.com); informational. */
+    sipDomainSuffix: Type.String({ default: '.sip.localhost' }),
+    limits: Type.Object(
+      {
+        maxConcurrentCalls: Type.Integer({ minimum: 1, default: 2_000 }),
+        /** Max calls in progress per tenant (503 Maximum Calls In Progress beyond). */
+        maxCallsPerTenant: Type.Integer({ minimum: 1, default: 500 }),
+        /** No final answer from the callee after this → 408 to the caller (per gateway attempt for trunks). */
+        ringTimeoutSeconds: Type.Number({ minimum: 1, maximum: 600, default: 60 }),
+        /** Hard cap on a call's length (the engine has no session timers; see docs/sbc.md). 0 = none. */
+        maxCallSeconds: Type.Number({ minimum: 0, default: 14_400 }),
+        /** Per gateway attempt: no provisional within this → next gateway. */
+        gatewayTimeoutSeconds: Type.Number({ minimum: 0.5, maximum: 60, default: 5 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    registrar: Type.Object(
+      {
+        minExpires: Type.Integer({ minimum: 10, default: 60 }),
+        maxExpires: Type.Integer({ minimum: 60, default: 3_600 }),
+        defaultExpires: Type.Integer({ minimum: 60, default: 600 }),
+        maxContacts: Type.Integer({ minimum: 1, maximum: 20, default: 5 }),
+        nonceTtlSeconds: Type.Integer({ minimum: 10, default: 300 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    health: Type.Object(
+      {
+        /** OPTIONS ping per gateway; 0 disables. */
+        optionsIntervalSeconds: Type.Number({ minimum: 0, default: 30 }),
+        /** Consecutive failures that take a gateway out. */
+        failuresToDown: Type.Integer({ minimum: 1, default: 2 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Emit EMF metric lines on stdout every N seconds (0 = off; the CloudWatch agent reads them). */
+    emfIntervalSeconds: Type.Integer({ minimum: 0, default: 60 }),
+    /** Id of this SBC instance (registrations record it). Defaults to the hostname in main.ts. */
+    instanceId: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type SbcConfig = Static<typeof SbcConfig>;

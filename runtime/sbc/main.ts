@@ -1,0 +1,53 @@
+/**
+ * Composition root of the SBC process (one per SBC instance, beside drachtio-server). The only file of this
+ * process that reads the environment: CPAAS_CONFIG (default /etc/cpaas/sbc.json) and CPAAS_LOG_LEVEL.
+ */
+import { hostname } from 'node:os';
+import closeWithGrace from 'close-with-grace';
+import { loadConfig } from '../core/config/load.js';
+import { createLogger } from '../core/logging.js';
+import { createAwsClients, resolveSecret } from '../core/aws/clients.js';
+import { systemClock } from '../core/clock.js';
+import { SbcConfig } from './config.js';
+import { buildSbcApp, connectSrf, sipHostFromHostports } from './app.js';
+import { createSipRepository } from './repository.js';
+import { sbcEmf } from './control/metrics.js';
+
+const config = loadConfig(SbcConfig, {
+  file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/sbc.json',
+  required: true,
+  overrides: { ...(process.env.CPAAS_LOG_LEVEL ? { logLevel: process.env.CPAAS_LOG_LEVEL } : {}) },
+});
+const log = createLogger({ service: 'sbc', level: config.logLevel, pretty: process.stdout.isTTY });
+const aws = createAwsClients(config.aws);
+const secret = await resolveSecret(aws.secrets, config.drachtio.secret, 'drachtio.secret');
+const { srf, hostports } = await connectSrf({ host: config.drachtio.host, port: config.drachtio.port, secret });
+srf.on('error', (err: Error) => log.warn({ err }, 'drachtio connection error'));
+const sipPort = config.sip?.port ?? 5060;
+const localHost = config.sip?.publicIps[0] ? `${config.sip.publicIps[0]}:${sipPort}` : sipHostFromHostports(hostports);
+const app = await buildSbcApp({
+  config: { ...config, instanceId: config.instanceId ?? hostname() },
+  srf,
+  localHost,
+  repo: createSipRepository({ doc: aws.doc, tableName: config.tableName, clock: systemClock }),
+  log,
+  clock: systemClock,
+  // Nonces must verify on every SBC instance: derive them from the shared drachtio secret.
+  nonceSecret: `nonce:${secret}`,
+});
+
+const emfPrev = { started: 0, failed: 0 };
+const emf = config.emfIntervalSeconds > 0
+  ? setInterval(() => {
+      for (const line of sbcEmf(app.metrics, Date.now(), emfPrev)) process.stdout.write(`${line}\n`);
+    }, config.emfIntervalSeconds * 1000)
+  : undefined;
+
+closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
+  if (err) log.error({ err }, 'shutting down after an error');
+  else log.info({ signal }, 'shutting down');
+  if (emf) clearInterval(emf);
+  await app.close();
+  srf.disconnect();
+  aws.destroy();
+});
