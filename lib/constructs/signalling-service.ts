@@ -61,8 +61,7 @@ export class SignallingService extends Construct {
     super(scope, id);
     // The runtime's schema type: a missing or misspelt field is a compile error here.
     this.config = {
-      // Static<> of the runtime's LogLevel union (built with .map) collapses to never; the value is one of its literals.
-      logLevel: props.logLevel as SignallingConfig['logLevel'],
+      logLevel: props.logLevel,
       http: {
         host: '0.0.0.0',
         port: SIGNALLING_HTTP_PORT,
@@ -91,6 +90,7 @@ export class SignallingService extends Construct {
         maxSocketPayloadBytes: 65536,
         maxChatMessageLength: 4000,
         maxRoomParticipants: 50,
+        reconnectGraceSeconds: 15,
       },
       ...(props.sbcControlUrl ? { sbcControlUrl: props.sbcControlUrl } : {}),
       emfIntervalSeconds: 60,

@@ -80,7 +80,9 @@ export async function inviteRoutes(app: Http, services: Services): Promise<void>
           grants: { rooms: [room.id] },
           ttlSeconds: body.ttlSeconds,
         });
-        const page = body.joinUrl ?? `${(services.config.http.publicUrl ?? 'http://127.0.0.1:8080').replace(/\/+$/, '')}/demo/room.html`;
+        // Without a configured public URL, the URL the caller used (behind the CDN: X-Forwarded-Host/-Proto, trusted with trustProxy).
+        const publicBase = services.config.http.publicUrl ?? `${req.protocol}://${req.host}`;
+        const page = body.joinUrl ?? `${publicBase.replace(/\/+$/, '')}/demo/room.html`;
         const link = joinLink(page, room.id, minted.token);
         const now = services.clock.now();
         const base = { id: newId('inv', now), roomId: room.id, email: body.email, identity, createdAt: isoTime(now), expiresAt: isoTime(minted.expiresAt) };
