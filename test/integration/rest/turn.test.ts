@@ -1,11 +1,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../../support/platform.js';
 import { hasCommand, requires } from '../../support/requires.js';
+import { startCoturn } from '../../../runtime/local/coturn.js';
 
 // Ports assigned to this suite (FACTS §1.4: one range per tool, relay range apart from the listener).
 const TURN_PORT = 13500;
@@ -26,23 +27,6 @@ function stop(child: ChildProcess | undefined): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
-  });
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in:\n${seen}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      seen += d.toString();
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}:\n${seen}`)));
   });
 }
 
@@ -81,47 +65,22 @@ function uclient(user: string, credential: string): Promise<{ code: number; out:
 describe.runIf(available)('TURN credentials from the platform against coturn', () => {
   let p: TestPlatform;
   let dir: string;
-  let turn: ChildProcess | undefined;
+  let stopTurn: (() => Promise<void>) | undefined;
   let peer: ChildProcess | undefined;
 
   beforeAll(async () => {
     p = await startTestPlatform({ turnSecret: SECRET, turnUrls: [`stun:127.0.0.1:${TURN_PORT}`, `turn:127.0.0.1:${TURN_PORT}?transport=udp`] });
     dir = mkdtempSync(join(tmpdir(), 'cpaas-turn-'));
-    const conf = join(dir, 'turnserver.conf');
-    writeFileSync(
-      conf,
-      [
-        'listening-ip=127.0.0.1',
-        'relay-ip=127.0.0.1',
-        `listening-port=${TURN_PORT}`,
-        `min-port=${RELAY_MIN}`,
-        `max-port=${RELAY_MAX}`,
-        `realm=${REALM}`,
-        'use-auth-secret',
-        `static-auth-secret=${SECRET}`,
-        'fingerprint',
-        'allow-loopback-peers',
-        'no-tls',
-        'no-dtls',
-        'no-cli',
-        'no-multicast-peers',
-        `pidfile=${join(dir, 'turnserver.pid')}`,
-        `userdb=${join(dir, 'turndb.sqlite')}`,
-        'log-file=stdout',
-        'simple-log',
-        'verbose', // prints "UDP listener opened", the readiness line
-        '',
-      ].join('\n'),
-    );
-    turn = spawn('turnserver', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForLine(turn, /UDP listener opened on: 127\.0\.0\.1:13500/, 10_000);
+    // The platform's own launcher (the one npm start uses): rendered config, foreground, stopped by PID.
+    const coturn = await startCoturn({ dir, port: TURN_PORT, minPort: RELAY_MIN, maxPort: RELAY_MAX, realm: REALM, secret: SECRET, allowLoopbackPeers: true });
+    stopTurn = coturn.stop;
     peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(PEER_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForEcho(PEER_PORT, 5_000);
   });
 
   afterAll(async () => {
     await stop(peer);
-    await stop(turn);
+    await stopTurn?.();
     await p?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
