@@ -27,6 +27,10 @@ import { CallSession } from './calls/call-session.js';
 import { connectIdentity } from './calls/identity-call.js';
 import { unavailableRinger, type IdentityRinger } from './calls/identity-ringer.js';
 import type { DialTarget } from './routing/target.js';
+// --- gateway (docs/gateway.md) ---
+import { Gateway, type GatewayOptions } from './gateway/gateway.js';
+import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
+// --- end gateway ---
 
 export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string };
 
@@ -43,6 +47,9 @@ export interface SbcDeps {
   nonceSecret: string;
   ringer?: IdentityRinger;
   metrics?: SbcMetrics;
+  // --- gateway (docs/gateway.md): the WebRTC ⇄ SIP gateway; its ringer replaces `ringer` ---
+  gateway?: GatewayOptions & { signallingUrl?: string; notifier?: GatewayNotifier };
+  // --- end gateway ---
 }
 
 export interface SbcApp {
@@ -53,6 +60,8 @@ export interface SbcApp {
   health: GatewayHealthMonitor;
   media: MediaNodePool;
   cdr: CdrWriter;
+  /** The WebRTC ⇄ SIP gateway when configured. */
+  gateway?: Gateway;
   status(): { activeCalls: number; registrations: Record<string, number>; mediaNodes: ReturnType<MediaNodePool['status']> };
   close(): Promise<void>;
 }
@@ -80,7 +89,10 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const srf = d.srf as Srf & Srf.SrfExtras;
   const { config, repo, log, clock } = d;
   const metrics = d.metrics ?? createSbcMetrics();
-  const ringer = d.ringer ?? unavailableRinger;
+  // --- gateway (docs/gateway.md) ---
+  let gateway: Gateway | undefined;
+  const ringer: IdentityRinger = d.gateway ? { ring: (r) => gateway!.ringer.ring(r) } : (d.ringer ?? unavailableRinger);
+  // --- end gateway ---
   const digest = new DigestAuthenticator({ secret: d.nonceSecret, nonceTtlSeconds: config.registrar.nonceTtlSeconds, clock });
   const admitter = new Admitter({ repo, digest, carrierRealm: config.carrierRealm ?? 'cpaas' });
   const router = new CallRouter(repo);
@@ -206,20 +218,32 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
 
   const control = new ControlServer(log);
   const status = () => ({
-    activeCalls: calls.size,
+    activeCalls: calls.size + (gateway?.outboundCalls ?? 0), // gateway: browser-originated calls (docs/gateway.md)
     registrations: Object.fromEntries(registrations),
     mediaNodes: media.status(),
   });
   control.addRoute('GET', '/v1/status', () => ({ status: 200, body: status() }));
   control.addRoute('GET', '/metrics', () => ({ status: 200, body: metrics.registry.render() }));
+  // --- gateway (docs/gateway.md) ---
+  if (d.gateway) {
+    const g = d.gateway;
+    gateway = new Gateway({
+      srf, repo, media, cdr, clock, log: log.child({ component: 'gateway' }),
+      notifier: g.notifier ?? httpNotifier({ url: g.signallingUrl ?? '', secret: g.secret, log }),
+      limits: config.limits, localHost: () => d.localHost, findSession: (id) => calls.get(id), options: g,
+    });
+    gateway.mount(control);
+  }
+  // --- end gateway ---
   const controlAddress = config.control.port >= 0 ? await control.listen(config.control.host, config.control.port) : undefined;
   log.info({ control: controlAddress, localHost: d.localHost }, 'SBC ready');
 
   return {
-    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, media, cdr, status,
+    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, media, cdr, status, ...(gateway ? { gateway } : {}),
     activeCalls: () => [...calls.values()],
     async close() {
       await health.stop();
+      await gateway?.close(); // gateway (docs/gateway.md)
       await Promise.all([...calls.values()].map((c) => c.hangup('local-hangup', 'shutdown').catch((err: unknown) => log.warn({ err }, 'hangup at shutdown failed'))));
       await cdr.flush();
       await control.close();

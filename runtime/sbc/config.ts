@@ -103,6 +103,26 @@ export const SbcConfig = Type.Object(
     ),
     /** Emit EMF metric lines on stdout every N seconds (0 = off; the CloudWatch agent reads them). */
     emfIntervalSeconds: Type.Integer({ minimum: 0, default: 60 }),
+    // --- gateway (docs/gateway.md) ---
+    /** WebRTC ⇄ SIP gateway: endpoints on the control server, events to signalling. Absent = no gateway. */
+    gateway: Type.Optional(
+      Type.Object(
+        {
+          /** Shared with signalling (`gateway.secret` there): sent in `x-cpaas-gateway-secret` both ways. */
+          secret: SecretRef,
+          /** Private base URL of signalling (its internal ALB / localhost); events go to /internal/gateway/events. */
+          signallingUrl: Type.String({ pattern: '^https?://' }),
+          /** How long a browser identity rings before the SIP caller gets 480. */
+          ringTimeoutSeconds: Type.Number({ minimum: 1, maximum: 300, default: 30 }),
+          /** 'prefer-opus': the browser leg stays on opus, G.711 phones are transcoded; 'passthrough': never transcode. */
+          transcode: Type.Union([Type.Literal('prefer-opus'), Type.Literal('passthrough')], { default: 'prefer-opus' }),
+          /** Allow browsers to dial SIP URIs outside their tenant (toll-fraud risk). */
+          allowExternalSipUris: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    // --- end gateway ---
     /** Id of this SBC instance (registrations record it). Defaults to the hostname in main.ts. */
     instanceId: Type.Optional(Type.String()),
   },

@@ -25,6 +25,11 @@ const { srf, hostports } = await connectSrf({ host: config.drachtio.host, port: 
 srf.on('error', (err: Error) => log.warn({ err }, 'drachtio connection error'));
 const sipPort = config.sip?.port ?? 5060;
 const localHost = config.sip?.publicIps[0] ? `${config.sip.publicIps[0]}:${sipPort}` : sipHostFromHostports(hostports);
+// --- gateway (docs/gateway.md) ---
+const gateway = config.gateway
+  ? { ...config.gateway, secret: await resolveSecret(aws.secrets, config.gateway.secret, 'gateway.secret') }
+  : undefined;
+// --- end gateway ---
 const app = await buildSbcApp({
   config: { ...config, instanceId: config.instanceId ?? hostname() },
   srf,
@@ -34,6 +39,7 @@ const app = await buildSbcApp({
   clock: systemClock,
   // Nonces must verify on every SBC instance: derive them from the shared drachtio secret.
   nonceSecret: `nonce:${secret}`,
+  ...(gateway ? { gateway } : {}), // gateway (docs/gateway.md)
 });
 
 const emfPrev = { started: 0, failed: 0 };

@@ -3,6 +3,7 @@ import type { Services } from './services.js';
 import { buildHttp, type HttpOptions } from './http/server.js';
 import type { Http } from './http/types.js';
 import { attachSocketLayer, type Io } from './socket/index.js';
+import { gatewayEventSink } from './http/routes/internal-gateway.js'; // gateway (docs/gateway.md)
 
 export interface SignallingApp {
   services: Services;
@@ -33,6 +34,7 @@ export async function buildSignallingApp(services: Services, opts: SignallingApp
     ...(opts.adapter ? { adapter: opts.adapter } : {}),
   });
   const socketLayer = attachSocketLayer(io, services);
+  services.gatewayEvents = gatewayEventSink(io); // gateway (docs/gateway.md): SBC events → sockets
   let closed = false;
   return {
     services,

@@ -76,6 +76,20 @@ export const SignallingConfig = Type.Object(
     ),
     /** Private URL of the SBC control API (WebRTC ⇄ SIP gateway); absent = no dial-out. */
     sbcControlUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    // --- gateway (docs/gateway.md) ---
+    /** WebRTC ⇄ SIP gateway: needs `sbcControlUrl` too. Absent = dial-out off and /internal/gateway/events disabled. */
+    gateway: Type.Optional(
+      Type.Object(
+        {
+          /** Shared with the SBC (`gateway.secret` there): sent in `x-cpaas-gateway-secret` both ways. */
+          secret: SecretRef,
+          /** Timeout of one request to the SBC control API. */
+          requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 5_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    // --- end gateway ---
     /** Emit CloudWatch EMF metric lines to stdout every N seconds (0 = off). */
     emfIntervalSeconds: Type.Integer({ minimum: 0, default: 0 }),
   },

@@ -21,18 +21,19 @@ const config = loadConfig(SignallingConfig, {
 });
 const log = createLogger({ service: 'signalling', level: config.logLevel, pretty: process.stdout.isTTY });
 const aws = createAwsClients(config.aws);
-const [adminKey, jwtSigningKey, turnSecret, originSecret] = await Promise.all([
+const [adminKey, jwtSigningKey, turnSecret, originSecret, gatewaySecret] = await Promise.all([
   resolveSecret(aws.secrets, config.secrets.adminKey, 'adminKey'),
   resolveSecret(aws.secrets, config.secrets.jwtSigningKey, 'jwtSigningKey'),
   resolveSecret(aws.secrets, config.secrets.turnSecret, 'turnSecret'),
   config.http.originSecretHeader ? resolveSecret(aws.secrets, config.http.originSecretHeader.secret, 'originSecret') : Promise.resolve(undefined),
+  config.gateway ? resolveSecret(aws.secrets, config.gateway.secret, 'gateway.secret') : Promise.resolve(undefined), // gateway (docs/gateway.md)
 ]);
 const services = createServices({
   config,
   log,
   clock: systemClock,
   doc: aws.doc,
-  secrets: { adminKey, jwtSigningKey, turnSecret, ...(originSecret ? { originSecret } : {}) },
+  secrets: { adminKey, jwtSigningKey, turnSecret, ...(originSecret ? { originSecret } : {}), ...(gatewaySecret ? { gatewaySecret } : {}) },
   mailer: new SesMailer(aws.ses, config.mail),
 });
 const redis = config.redisUrl ? await createRedisAdapter(config.redisUrl, log) : undefined;

@@ -15,6 +15,7 @@ import type { IceServer } from '../core/protocol/common.js';
 import type { SignallingConfig } from './config.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomToken } from '../core/ids.js';
+import { createGatewayClient, type GatewayEventSink } from './gateway-client.js'; // gateway (docs/gateway.md)
 
 /** Secret values, resolved by main.ts (inline or from Secrets Manager). */
 export interface ResolvedSecrets {
@@ -22,6 +23,8 @@ export interface ResolvedSecrets {
   jwtSigningKey: string;
   turnSecret: string;
   originSecret?: string;
+  /** Shared secret of the WebRTC ⇄ SIP gateway (docs/gateway.md); falls back to `config.gateway.secret.value`. */
+  gatewaySecret?: string;
 }
 
 /** Everything the signalling process needs, built once by the composition root and passed down. */
@@ -49,6 +52,10 @@ export interface Services {
   events: SignallingEvents;
   /** The SBC's WebRTC ⇄ SIP gateway (absent without an SBC). */
   gateway?: DialGateway;
+  // --- gateway (docs/gateway.md) ---
+  /** Delivers SBC gateway events to sockets (set by buildSignallingApp once socket.io exists). */
+  gatewayEvents?: GatewayEventSink;
+  // --- end gateway ---
 }
 
 /** Client of the SBC control API used by the `dial:*` socket events. */
@@ -95,5 +102,12 @@ export function createServices(input: {
       await tenants.get('__readyz__');
     },
     events: { roomClosed: async () => {} },
+    // --- gateway (docs/gateway.md) ---
+    ...(() => {
+      const secret = input.secrets.gatewaySecret ?? config.gateway?.secret.value;
+      if (!config.sbcControlUrl || !config.gateway || !secret) return {};
+      return { gateway: createGatewayClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway.requestTimeoutMs, log: input.log }) };
+    })(),
+    // --- end gateway ---
   };
 }

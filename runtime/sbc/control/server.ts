@@ -8,34 +8,53 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/logging.js';
 import { toAppError } from '../../core/errors.js';
 
-export interface ControlRequest { method: string; path: string; query: URLSearchParams; body: unknown; headers: IncomingMessage['headers'] }
+export interface ControlRequest { method: string; path: string; query: URLSearchParams; body: unknown; headers: IncomingMessage['headers']; params: Record<string, string> }
 export interface ControlResponse { status: number; body: unknown; contentType?: string }
 export type ControlHandler = (req: ControlRequest) => Promise<ControlResponse> | ControlResponse;
 
 export class ControlServer {
   private readonly routes = new Map<string, ControlHandler>();
+  private readonly patterns: Array<{ method: string; re: RegExp; names: string[]; handler: ControlHandler }> = [];
   private server?: Server;
 
   constructor(private readonly log: Logger) {}
 
   addRoute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: ControlHandler): this {
+    // --- gateway (docs/gateway.md): `:name` segments become params ---
+    if (path.includes('/:')) {
+      const names: string[] = [];
+      const re = new RegExp(`^${path.replace(/:(\w+)/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`);
+      this.patterns.push({ method, re, names, handler });
+      return this;
+    }
+    // --- end gateway ---
     this.routes.set(`${method} ${path}`, handler);
     return this;
+  }
+
+  private match(method: string, path: string): { handler: ControlHandler; params: Record<string, string> } | undefined {
+    const exact = this.routes.get(`${method} ${path}`);
+    if (exact) return { handler: exact, params: {} };
+    for (const p of this.patterns) {
+      const m = p.method === method ? p.re.exec(path) : null;
+      if (m) return { handler: p.handler, params: Object.fromEntries(p.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+    }
+    return undefined;
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     this.server = createServer((req, res) => {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://control');
-        const handler = this.routes.get(`${req.method} ${url.pathname}`);
+        const found = this.match(req.method ?? 'GET', url.pathname);
         let out: ControlResponse;
         try {
-          if (!handler) out = { status: 404, body: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } };
+          if (!found) out = { status: 404, body: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } };
           else {
             const chunks: Buffer[] = [];
             for await (const c of req) chunks.push(c as Buffer);
             const raw = Buffer.concat(chunks).toString('utf8');
-            out = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: raw ? JSON.parse(raw) : undefined, headers: req.headers });
+            out = await found.handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: raw ? JSON.parse(raw) : undefined, headers: req.headers, params: found.params });
           }
         } catch (err) {
           const e = toAppError(err);

@@ -9,6 +9,7 @@ import { sipRoutes } from './sip.js';
 import { trunkRoutes } from './trunks.js';
 import { numberRoutes } from './numbers.js';
 import { callRoutes } from './calls.js';
+import { internalGatewayRoutes } from './internal-gateway.js'; // gateway (docs/gateway.md)
 
 /** Every REST route module, registered in this order by buildHttp(). */
-export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes];
+export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes];
