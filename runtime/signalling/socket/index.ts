@@ -115,14 +115,14 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
         ack?.(errorAck(new AppError('PAYLOAD_TOO_LARGE', `event payload is ${size} bytes, the limit is ${limits.maxSocketPayloadBytes}`)));
         return;
       }
+      if (typeof event !== 'string' || !KNOWN_EVENTS.has(event)) {
+        // Unknown events are dropped; if they carry an ack it gets an error.
+        rejected.inc({ reason: 'UNKNOWN_EVENT' });
+        ack?.(errorAck(AppError.invalid(`unknown event ${String(event).slice(0, 40)}`, '/event')));
+        return;
+      }
       eventCounter(event).inc();
       next();
-    });
-    // Unknown events are dropped; if they carry an ack it gets an error.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_EVENTS.has(event)) return;
-      const ack = args[args.length - 1];
-      if (typeof ack === 'function') ack(errorAck(AppError.invalid(`unknown event ${String(event).slice(0, 40)}`, '/event')));
     });
 
     void socket.join([identityChannel(tenantId, identity)]);
