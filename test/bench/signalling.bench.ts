@@ -22,8 +22,7 @@ const serverFile = fileURLToPath(new URL('./support/signalling-server.ts', impor
 interface Ready { url: string; auth: Array<Record<string, string>>; rooms: string[] }
 
 function startServer(mode: 'platform' | 'bare', clients: number): Promise<{ child: ChildProcess; ready: Ready }> {
-  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = fork(serverFile, [mode, String(clients), String(ROOM)], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  const child = fork(serverFile, [mode, String(clients), String(ROOM)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
   return new Promise((resolve, reject) => {
     child.once('message', (m: Ready & { ready: boolean }) => resolve({ child, ready: m }));
     child.once('exit', (c) => reject(new Error(`${mode} server exited ${c}`)));
@@ -74,6 +73,7 @@ function signal(c: Client, to: string) {
 async function throughput(ready: Ready, n: number, child: ChildProcess): Promise<{ msgsPerSec: number; p50: number; p99: number; cpuUs: number }> {
   const cs = await connectAll(ready, n);
   const before = await ask(child);
+  child.send({ cmd: 'profile-start' });
   const lat: number[] = [];
   let delivered = 0;
   for (const c of cs) c.socket.on('room:signal', (e: { signal: { candidate: { candidate: string } } }) => {
@@ -86,6 +86,8 @@ async function throughput(ready: Ready, n: number, child: ChildProcess): Promise
   }));
   await new Promise((r) => setTimeout(r, 300));
   const after = await ask(child);
+  child.send({ cmd: 'profile-stop' });
+  await new Promise((r) => setTimeout(r, 300));
   for (const c of cs) c.socket.close();
   const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
   return { msgsPerSec: delivered / SECONDS, p50: pct(lat, 50), p99: pct(lat, 99), cpuUs };

@@ -6,6 +6,8 @@
 import { Server } from 'socket.io';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
 import { startTestPlatform } from '../../support/platform.js';
 
 const mode = process.argv[2] as 'platform' | 'bare';
@@ -13,8 +15,16 @@ const clients = Number(process.argv[3] ?? 100);
 const roomSize = Number(process.argv[4] ?? 5);
 const send = (m: unknown) => process.send!(m);
 
+// Optional steady-state CPU profile (BENCH_PROFILE=<dir>): started and stopped by the benchmark around a phase.
+const session = process.env.BENCH_PROFILE ? new Session() : undefined;
+session?.connect();
+const post = (method: string, params?: object) => new Promise<any>((res, rej) => session!.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'rss') send({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+  if (m.cmd === 'profile-start' && session) void post('Profiler.enable').then(() => post('Profiler.start'));
+  if (m.cmd === 'profile-stop' && session)
+    void post('Profiler.stop').then((r: { profile: unknown }) => writeFileSync(`${process.env.BENCH_PROFILE}/${mode}-${process.pid}.cpuprofile`, JSON.stringify(r.profile)));
   if (m.cmd === 'exit') process.exit(0);
 });
 
