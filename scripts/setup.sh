@@ -14,6 +14,7 @@ PACKAGES=(
   baresip-core      # softphones in SBC tests
   chromium          # browser end-to-end tests (never a downloaded browser)
   tcpdump sox       # captures and audio checks
+  openssl           # self-signed certificates for local SIP over TLS/WSS
 )
 
 missing=()
