@@ -9,6 +9,7 @@ import { CpaasError, toCpaasError } from './errors.js';
 import { consoleLog, type LogFn } from './log.js';
 import { Room, type JoinOptions } from './room.js';
 import { Call, type CallOptions } from './call.js';
+import { PhoneCall, type DialOptions } from './phone.js';
 import type { ClientContext } from './context.js';
 import {
   SDK_PROTOCOL_VERSION,
@@ -59,6 +60,8 @@ type ClientEvents = {
   disconnected: (reason: string) => void;
   error: (err: CpaasError) => void;
   'incoming-call': (call: Call) => void;
+  /** A phone (SIP) call to this identity through the gateway: `accept()` or `reject()` it. */
+  'incoming-phone-call': (call: PhoneCall) => void;
   presence: (p: PresenceInfo) => void;
   'ice-servers': (servers: IceServer[], expiresAt: string) => void;
 };
@@ -74,6 +77,8 @@ export class CpaasClient extends Emitter<ClientEvents> {
   state: ConnectionState = 'connecting';
   readonly rooms = new Map<string, Room>();
   readonly calls = new Map<string, Call>();
+  /** Phone calls through the WebRTC ⇄ SIP gateway, by call id. */
+  readonly phoneCalls = new Map<string, PhoneCall>();
   private readonly socket: AnySocket;
   private readonly opts: ConnectOptions;
   private readonly log: LogFn;
@@ -185,6 +190,12 @@ export class CpaasClient extends Emitter<ClientEvents> {
         else if (e.callId) this.routeCall(ev, e as { callId: string });
       }) as never);
     s.on('call:incoming', (info) => this.onIncoming(info));
+    for (const ev of ['dial:progress', 'dial:answered', 'dial:ended'] as const) s.on(ev, ((e: { callId: string }) => this.routePhone(ev, e)) as never);
+    s.on('dial:incoming', (e) => {
+      const call = new PhoneCall(this.ctx, { direction: 'incoming', remote: e.from, id: e.callId, offerSdp: e.sdp, onEnd: (c) => this.phoneCalls.delete(c.id) });
+      this.phoneCalls.set(e.callId, call);
+      this.emit('incoming-phone-call', call);
+    });
     s.on('presence:changed', (p) => this.emit('presence', p));
     const onNet = () => this.networkChanged('network change');
     globalThis.addEventListener?.('online', onNet);
@@ -310,6 +321,29 @@ export class CpaasClient extends Emitter<ClientEvents> {
     setTimeout(() => this.earlyCallEvents.delete(e.callId), 10_000);
   }
 
+  // ---- phone calls (WebRTC ⇄ SIP gateway) ---------------------------------------------------------
+
+  /** Dials a phone number (E.164) or SIP URI through the gateway (the token needs the `dialOut` grant). */
+  async dial(to: string, opts: DialOptions = {}): Promise<PhoneCall> {
+    const call = new PhoneCall(this.ctx, { direction: 'outgoing', remote: to, onEnd: (c) => this.phoneCalls.delete(c.id), ...(opts.playAudio === false ? { playAudio: false } : {}) });
+    try {
+      await call._dial(to, opts);
+    } catch (err) {
+      call.pc.close();
+      throw toCpaasError(err);
+    }
+    this.phoneCalls.set(call.id, call);
+    for (const [ev, e] of this.earlyCallEvents.get(call.id) ?? []) call._onEvent(ev as never, e as never);
+    this.earlyCallEvents.delete(call.id);
+    return call;
+  }
+
+  private routePhone(ev: 'dial:progress' | 'dial:answered' | 'dial:ended', e: { callId: string }): void {
+    const call = this.phoneCalls.get(e.callId);
+    if (call) return call._onEvent(ev, e as never);
+    this.routeCall(ev, e); // buffered until dial() has the id (events can overtake the ack)
+  }
+
   // ---- presence -----------------------------------------------------------------------------------
 
   setPresence(status: Exclude<PresenceStatus, 'offline'>, note?: string): Promise<PresenceInfo> {
@@ -329,6 +363,7 @@ export class CpaasClient extends Emitter<ClientEvents> {
     if (this.closing && this.state === 'disconnected') return;
     if (this.socket.connected) {
       await Promise.allSettled([...this.calls.values()].map((c) => c.hangup('local-hangup')));
+      await Promise.allSettled([...this.phoneCalls.values()].map((c) => c.hangup()));
       await Promise.allSettled([...this.rooms.values()].map((r) => r.leave()));
     }
     this.closing = true;

@@ -5,6 +5,7 @@
 export { connect, CpaasClient, type ConnectOptions, type ConnectionState } from './client.js';
 export { Room, type JoinOptions, type RemoteTrackEvent } from './room.js';
 export { Call, type CallState, type CallMessage, type CallOptions } from './call.js';
+export { PhoneCall, type PhoneCallState, type PhoneCallOptions, type DialOptions } from './phone.js';
 export { LocalMedia, listDevices, onDeviceChange, type DeviceList, type LocalMediaOptions, type TrackSource } from './devices.js';
 export { FileTransfer, type TransferState } from './files.js';
 export { Peer, type RemoteTrack, type TurnErrorInfo } from './peer.js';

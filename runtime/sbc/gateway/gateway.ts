@@ -154,7 +154,7 @@ class OutboundCall {
     let sdp: string | undefined;
     if (r.status === 183 && r.body) {
       try {
-        sdp = addBundle(await this.media.answer(r.body, 'a', 'webrtc'));
+        sdp = await this.gw.answerToBrowser(this.media, r.body);
       } catch (err) {
         this.log.warn({ err }, 'early media answer failed');
       }
@@ -181,7 +181,7 @@ class OutboundCall {
     uac.on('notify', (_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(200));
     let sdp: string;
     try {
-      sdp = addBundle(await this.media.answer(uac.remote.sdp, 'a', 'webrtc'));
+      sdp = await this.gw.answerToBrowser(this.media, uac.remote.sdp);
     } catch (err) {
       this.log.error({ err }, 'rtpengine answer failed; hanging up');
       await this.destroyUac();
@@ -465,6 +465,15 @@ export class Gateway {
     };
     call.log.info({ socketId: b.socketId }, 'browser answered');
     call.settle.resolve(leg);
+  }
+
+  /**
+   * The SIP answer back to the browser that offered: no profile flags, rtpengine converts it to the browser's
+   * transport by itself (FACTS §4.3; ICE/DTLS flags here break the browser's ICE), BUNDLE re-added.
+   */
+  async answerToBrowser(media: MediaSession, sdp: string): Promise<string> {
+    const res = await media.node.command('answer', { 'call-id': media.id, 'from-tag': media.tags.a, 'to-tag': media.tags.b, sdp });
+    return addBundle(res.sdp ?? '');
   }
 
   // ---- control --------------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ import sdpTransform from 'sdp-transform';
 import type { RtpEngineOptions } from 'rtpengine-client';
 
 /** rtpengine 10.5 drops `a=group:BUNDLE` toward the browser; Chrome (max-bundle) rejects the SDP without it. */
-export function addBundle(sdp: string): string {
+export function addBundle(input: string): string {
+  // The SIP party's a=ssrc lines pass through rtpengine but need not match the SSRC it really sends (baresip as
+  // callee): Chrome then binds the signalled SSRC to the track and plays silence from an "unsignalled" stream.
+  const sdp = input.replace(/^a=ssrc(-group)?:.*\r?\n/gm, '');
   if (/^a=group:BUNDLE/m.test(sdp)) return sdp;
   const mids = [...sdp.matchAll(/^a=mid:(\S+)/gm)].map((m) => m[1]);
   if (mids.length === 0) return sdp;
