@@ -56,7 +56,7 @@ export async function blindTransfer(call: CallSession, side: Side, req: Srf.SrfR
     to: `<sip:${target.toUser}@${target.toHost}>`,
     gatewayTimeoutMs: d.limits.gatewayTimeoutSeconds * 1000,
     ringTimeoutMs: d.limits.ringTimeoutSeconds * 1000,
-    onProvisional: (r) => void notify(referrer, `${r.status} ${r.reason}`, false, call),
+    onProvisional: () => undefined, // the referrer hears only 100 Trying and the outcome
     log: call.log,
   });
   const out = await attempt.outcome;
@@ -71,6 +71,7 @@ export async function blindTransfer(call: CallSession, side: Side, req: Srf.SrfR
   replace(side, out.dialog);
   call.target = target;
   call.log.info({ target: target.label }, 'blind transfer completed');
+  call.log.debug({ before: portOf(staying.local.sdp), after: portOf(toStaying) }, 'transfer() | media port toward the staying party');
   if (portOf(toStaying) !== portOf(staying.local.sdp)) {
     try {
       await staying.modify(toStaying);
