@@ -23,8 +23,9 @@ export const params = new URLSearchParams(location.search);
  */
 export async function getToken(identity, room) {
   const given = params.get('token') || sessionStorage.getItem(`cpaas-token:${identity}`);
-  if (given) return { token: given, roomId: room };
   const cfg = await loadConfig();
+  // A room given by name (not an `rm_…` id) is resolved by the local helper; elsewhere rooms are given by id.
+  if (given && (!room || /^rm_/.test(room) || !cfg.local)) return { token: given, roomId: room };
   const res = await fetch(`${cfg.apiBaseUrl}/local/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
