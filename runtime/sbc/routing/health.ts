@@ -20,7 +20,7 @@ export interface HealthMonitorOptions {
   log: Logger;
 }
 
-export const pingOk = (status: number): boolean => status < 500 || status === 501;
+export const pingOk = (status: number): boolean => status !== 408 && (status < 500 || status === 501);
 
 export class GatewayHealthMonitor {
   private readonly tenants = new Set<string>();
