@@ -112,12 +112,15 @@ export class WebEdge extends Construct {
     }
   }
 
-  /** Deploys the SDK, the demo and `config.json` (API and socket URLs) into the bucket and invalidates CloudFront. */
+  /**
+   * Deploys the SDK and the demo with its runtime `config.json` (read by the pages as `/demo/config.json`, next to
+   * them; in the demo's own deployment so that pruning never removes it) and invalidates CloudFront.
+   */
   deployAssets(sources: WebSources, config: Record<string, unknown>): s3deploy.BucketDeployment[] {
-    const deploy = (id: string, source: s3deploy.ISource, prefix?: string, invalidate = false) => {
+    const deploy = (id: string, source: s3deploy.ISource | s3deploy.ISource[], prefix?: string, invalidate = false) => {
       const d = new s3deploy.BucketDeployment(this, id, {
         destinationBucket: this.bucket,
-        sources: [source],
+        sources: Array.isArray(source) ? source : [source],
         ...(prefix ? { destinationKeyPrefix: prefix } : {}),
         prune: prefix !== undefined,
         memoryLimit: 512,
@@ -126,13 +129,12 @@ export class WebEdge extends Construct {
       return d;
     };
     const sdk = deploy('Sdk', sources.sdk, 'sdk/');
-    const demo = deploy('Demo', sources.demo, 'demo/');
-    const cfg = deploy('Config', s3deploy.Source.jsonData('config.json', config), undefined, true);
-    cfg.node.addDependency(sdk, demo);
+    const demo = deploy('Demo', [sources.demo, s3deploy.Source.jsonData('config.json', config)], 'demo/', true);
+    demo.node.addDependency(sdk);
     // All BucketDeployments share one stack-level singleton handler: acknowledge on it.
     const handler = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
     for (const scope of handler ? [this, handler] : [this]) this.acknowledgeHandler(scope);
-    return [sdk, demo, cfg];
+    return [sdk, demo];
   }
 
   private acknowledgeHandler(scope: Construct): void {

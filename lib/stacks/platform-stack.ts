@@ -100,9 +100,9 @@ export class PlatformStack extends Stack {
     });
     const baseUrl = this.edge.baseUrl;
     this.edge.deployAssets(props.webSources ?? defaultWebSources(), {
-      apiUrl: `${baseUrl}/v1`,
+      // Read by the demo pages (assets/demo/common.js) and by SDK users who want the deployment's URLs.
+      apiBaseUrl: baseUrl,
       socketUrl: baseUrl,
-      socketPath: '/socket.io',
       sdkUrl: `${baseUrl}/sdk/`,
     });
 

@@ -136,8 +136,13 @@ describe('edge', () => {
     });
   });
 
-  it('deploys config.json beside the SDK and demo', () => {
-    t.resourceCountIs('Custom::CDKBucketDeployment', 3);
+  it('deploys the SDK, and the demo with its config.json under demo/ (where the pages read it)', () => {
+    t.resourceCountIs('Custom::CDKBucketDeployment', 2);
+    const demo = Object.values(t.findResources('Custom::CDKBucketDeployment', { Properties: { DestinationBucketKeyPrefix: 'demo/' } }));
+    expect(demo).toHaveLength(1);
+    expect(demo[0]!.Properties.SourceObjectKeys).toHaveLength(2); // the demo files + config.json
+    expect(demo[0]!.Properties.DistributionPaths).toEqual(['/*']);
+    t.hasResourceProperties('Custom::CDKBucketDeployment', { DestinationBucketKeyPrefix: 'sdk/' });
   });
 });
 
