@@ -14,6 +14,7 @@ import { loadOrCreateSecrets, type LocalSecrets } from './secrets.js';
 import { startCoturn } from './coturn.js';
 import { localRoutes, LOCAL_TENANT_ID } from './local-routes.js';
 import { hasExecutable } from './which.js';
+import { startLocalSipSide } from '../sbc/local.js';
 
 export interface LocalPlatformOptions {
   /** Where data survives restarts (DynamoDB, S3, secrets). */
@@ -24,6 +25,8 @@ export interface LocalPlatformOptions {
   port: number;
   adminKey?: string;
   turn: { enabled: boolean; port: number; minPort: number; maxPort: number };
+  /** SIP side (SIP engine + SBC + rtpengine); default on, 127.0.0.1:5060. */
+  sip?: { enabled?: boolean; host?: string; port?: number };
   log: Logger;
 }
 
@@ -99,6 +102,14 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
     });
     const baseUrl = await app.listen(o.host, o.port);
     stops.push(() => app.close());
+
+    // --- SIP side (owned by the SBC engineer): rtpengine when installed, SIP engine, media agent, SBC. ---
+    if (o.sip?.enabled !== false) {
+      const sipSide = await startLocalSipSide({ doc: aws.doc, tableName: config.tableName, log: o.log, ...(o.sip?.host ? { sip: { host: o.sip.host, port: o.sip.port ?? 5060 } } : {}) });
+      stops.push(() => sipSide.stop());
+      components.push(...sipSide.components);
+    }
+    // --- end SIP side ---
     const sdkBuilt = existsSync(join(o.rootDir, 'assets', 'sdk', 'dist'));
     components.push({ name: 'REST API + signalling', running: true, detail: `${baseUrl}/docs (API docs), ${baseUrl}/metrics` });
     components.push({ name: 'SDK and demo', running: sdkBuilt, detail: sdkBuilt ? `${baseUrl}/demo/ and ${baseUrl}/sdk/` : 'SDK not built', ...(sdkBuilt ? {} : { fix: 'npm run build:sdk' }) });

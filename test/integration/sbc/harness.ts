@@ -4,7 +4,6 @@
  * SBC app in-process, and sipp processes (-cp 8900–8949, -mp 17000–17999) started and killed by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import type { SipRepository } from '../../../runtime/core/storage/sip-types.js';
 import { createSipRepository } from '../../../runtime/sbc/repository.js';
 import { buildSbcApp, connectSrf, sipHostFromHostports, type SbcApp, type SbcAppConfig } from '../../../runtime/sbc/app.js';
 import { RtpEngineNode } from '../../../runtime/sbc/media/rtpengine.js';
+import { ngPing } from '../../../runtime/sbc/media/ng-ping.js';
 import { startMediaAgent, type MediaAgent } from '../../../runtime/media-agent/agent.js';
 import { hasCommand } from '../../support/requires.js';
 import type Srf from 'drachtio-srf';
@@ -49,21 +49,7 @@ export async function startRtpengine(o: { ip?: string; ngPort: number; minPort: 
   });
 }
 
-/** One raw ng ping over UDP (readiness probe; rtpengine logs its start-up line only at log level 6). */
-export function ngPing(host: string, port: number, timeoutMs = 300): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      sock.close();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    sock.on('message', (m) => done(m.toString().includes('pong')));
-    sock.on('error', () => done(false));
-    sock.send('probe1 d7:command4:pinge', port, host);
-  });
-}
+export { ngPing };
 
 export interface Bed {
   engine: SipEngine;

@@ -1,0 +1,105 @@
+/**
+ * The SIP side of `npm start`: rtpengine (userspace) when installed, the project's SIP engine in-process on
+ * UDP+TCP (default 127.0.0.1:5060), the media agent and the SBC app in-process against them. Called from
+ * runtime/local/platform.ts; returns component lines for its report and one stop function.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '../core/logging.js';
+import { systemClock } from '../core/clock.js';
+import { startSipEngine } from '../sip-engine/index.js';
+import { startDaemon, type Daemon } from '../local/daemon.js';
+import { hasExecutable } from '../local/which.js';
+import { startMediaAgent } from '../media-agent/agent.js';
+import { buildSbcApp, connectSrf, sipHostFromHostports } from './app.js';
+import { createSipRepository } from './repository.js';
+import { RtpEngineNode } from './media/rtpengine.js';
+import { ngPing } from './media/ng-ping.js';
+
+export interface LocalSipOptions {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  log: Logger;
+  sip?: { host: string; port: number };
+  rtpengine?: { host: string; ngPort: number; httpPort: number; minPort: number; maxPort: number };
+  control?: { host: string; port: number };
+}
+
+export interface LocalComponent { name: string; running: boolean; detail: string; fix?: string }
+
+export async function startLocalSipSide(o: LocalSipOptions): Promise<{ components: LocalComponent[]; stop(): Promise<void> }> {
+  const sip = o.sip ?? { host: '127.0.0.1', port: 5060 };
+  const rtp = o.rtpengine ?? { host: '127.0.0.1', ngPort: 22222, httpPort: 22224, minPort: 40000, maxPort: 40999 };
+  const control = o.control ?? { host: '127.0.0.1', port: 8090 };
+  const log = o.log.child({ component: 'sip' });
+  const stops: Array<() => Promise<void>> = [];
+  const components: LocalComponent[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => log.warn({ err }, 'stopping a SIP component failed'));
+  };
+  try {
+    const repo = createSipRepository({ doc: o.doc, tableName: o.tableName, clock: systemClock });
+    let rtpengine: Daemon | undefined;
+    if (hasExecutable('rtpengine')) {
+      try {
+        rtpengine = await startDaemon({
+          name: 'rtpengine', command: 'rtpengine', log,
+          args: ['--config-file=none', '--table=-1', `--interface=${rtp.host}`, `--listen-ng=${rtp.host}:${rtp.ngPort}`,
+            `--listen-http=${rtp.host}:${rtp.httpPort}`, `--port-min=${rtp.minPort}`, `--port-max=${rtp.maxPort}`, '--foreground', '--log-stderr'],
+          ready: () => ngPing(rtp.host, rtp.ngPort),
+        });
+        stops.push(() => rtpengine!.stop());
+        components.push({ name: 'rtpengine (media relay)', running: true, detail: `ng ${rtp.host}:${rtp.ngPort}, media ${rtp.minPort}-${rtp.maxPort}, http://${rtp.host}:${rtp.httpPort}/metrics` });
+      } catch (err) {
+        components.push({ name: 'rtpengine (media relay)', running: false, detail: `failed to start: ${(err as Error).message.split('\n')[0]}`, fix: `check that UDP ${rtp.ngPort} and ${rtp.minPort}-${rtp.maxPort} are free` });
+      }
+    } else {
+      components.push({ name: 'rtpengine (media relay)', running: false, detail: 'not installed (SIP calls get 503)', fix: 'sudo apt-get install rtpengine-daemon' });
+    }
+
+    const secret = randomBytes(16).toString('hex');
+    const engine = await startSipEngine({
+      sip: [{ transport: 'udp', host: sip.host, port: sip.port }, { transport: 'tcp', host: sip.host, port: sip.port }],
+      admin: { host: '127.0.0.1', port: 0, secret },
+      log: log.child({ component: 'sip-engine' }),
+    });
+    stops.push(() => engine.close());
+
+    if (rtpengine) {
+      const node = await RtpEngineNode.connect({ id: `local-${hostname()}`, target: { host: rtp.host, port: rtp.ngPort }, localAddress: rtp.host, timeoutMs: 1000, log });
+      const agent = await startMediaAgent({ node, repo, nodeId: node.id, advertise: { host: rtp.host, port: rtp.ngPort }, capacity: Math.floor((rtp.maxPort - rtp.minPort + 1) / 4), heartbeatSeconds: 5, log: log.child({ component: 'media-agent' }) });
+      stops.push(async () => {
+        await agent.stop();
+        node.close();
+      });
+      components.push({ name: 'media agent', running: true, detail: `heartbeating ${node.id} into the media-node registry every 5 s` });
+    }
+
+    const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret });
+    srf.on('error', (err: Error) => log.warn({ err }, 'drachtio connection error'));
+    stops.push(async () => srf.disconnect());
+    const sbc = await buildSbcApp({
+      config: {
+        instanceId: `local-${hostname()}`,
+        rtpengine: { ngPort: rtp.ngPort, mode: 'registry', fallback: [], localAddress: rtp.host, timeoutMs: 2000, refreshSeconds: 5 },
+        control,
+        limits: { maxConcurrentCalls: 200, maxCallsPerTenant: 200, ringTimeoutSeconds: 60, maxCallSeconds: 14_400, gatewayTimeoutSeconds: 5 },
+        registrar: { minExpires: 60, maxExpires: 3600, defaultExpires: 600, maxContacts: 5, nonceTtlSeconds: 300 },
+        health: { optionsIntervalSeconds: 30, failuresToDown: 2 },
+      },
+      srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: secret,
+    });
+    stops.push(() => sbc.close());
+    components.push({
+      name: 'SIP (engine + SBC)',
+      running: true,
+      detail: `sip:${sip.host}:${sip.port} udp+tcp (registrar, calls), status http://${sbc.controlAddress?.host}:${sbc.controlAddress?.port}/v1/status`,
+    });
+    return { components, stop };
+  } catch (err) {
+    await stop();
+    components.push({ name: 'SIP (engine + SBC)', running: false, detail: `failed to start: ${(err as Error).message.split('\n')[0]}`, fix: `check that ${sip.host}:${sip.port} (udp/tcp) is free` });
+    return { components, stop: async () => undefined };
+  }
+}
