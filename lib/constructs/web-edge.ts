@@ -65,8 +65,19 @@ export class WebEdge extends Construct {
       readTimeout: Duration.seconds(60),
       keepaliveTimeout: Duration.seconds(60),
     });
+    // The ALB sees its own Host; the API needs the public one (invite links, redirects): copy the viewer's Host into
+    // a header the origin trusts (only CloudFront reaches it, through the secret header; the function overwrites
+    // any value a client sends).
+    const publicHost = new cloudfront.Function(this, 'PublicHost', {
+      comment: 'Forward the viewer Host to the API as x-cpaas-public-host',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(
+        "function handler(event) { var r = event.request; r.headers['x-cpaas-public-host'] = { value: r.headers.host ? r.headers.host.value : '' }; return r; }",
+      ),
+    });
     const api: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
+      functionAssociations: [{ function: publicHost, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,

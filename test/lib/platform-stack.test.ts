@@ -136,6 +136,10 @@ describe('edge', () => {
     });
   });
 
+  it('tells the API its public host through a CloudFront function on the API behaviours', () => {
+    t.hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: Match.stringLikeRegexp('x-cpaas-public-host') });
+  });
+
   it('deploys the SDK, and the demo with its config.json under demo/ (where the pages read it)', () => {
     t.resourceCountIs('Custom::CDKBucketDeployment', 2);
     const demo = Object.values(t.findResources('Custom::CDKBucketDeployment', { Properties: { DestinationBucketKeyPrefix: 'demo/' } }));

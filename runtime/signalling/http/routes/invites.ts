@@ -80,8 +80,10 @@ export async function inviteRoutes(app: Http, services: Services): Promise<void>
           grants: { rooms: [room.id] },
           ttlSeconds: body.ttlSeconds,
         });
-        // Without a configured public URL, the URL the caller used (behind the CDN: X-Forwarded-Host/-Proto, trusted with trustProxy).
-        const publicBase = services.config.http.publicUrl ?? `${req.protocol}://${req.host}`;
+        // Without a configured public URL: behind CloudFront (trustProxy) the viewer's host from the edge function,
+        // which is always HTTPS; otherwise the URL the caller used.
+        const edgeHost = services.config.http.trustProxy ? req.headers['x-cpaas-public-host'] : undefined;
+        const publicBase = services.config.http.publicUrl ?? (typeof edgeHost === 'string' && edgeHost ? `https://${edgeHost}` : `${req.protocol}://${req.host}`);
         const page = body.joinUrl ?? `${publicBase.replace(/\/+$/, '')}/demo/room.html`;
         const link = joinLink(page, room.id, minted.token);
         const now = services.clock.now();
