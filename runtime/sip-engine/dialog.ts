@@ -88,7 +88,8 @@ export class Dialog {
   /** The transport to use for in-dialog requests: `;transport=` of the next hop, else the dialog's own. */
   transportFor(next: SipUri | undefined): Protocol {
     const t = next?.params.transport?.toLowerCase();
-    if (t === 'tcp' || t === 'udp') return t;
+    if (t === 'tcp' || t === 'udp' || t === 'tls' || t === 'ws' || t === 'wss') return t;
+    if (next?.scheme === 'sips') return 'tls';
     return this.init.peer.transport;
   }
 }

@@ -13,13 +13,15 @@ import type { Logger } from 'pino';
 import { AdminServer, AppClient, MAX_FRAME, type AppMessage } from './admin.js';
 import { Dialog } from './dialog.js';
 import {
-  SipMessage, SipParseError, bareHost, parseMessage, parseNameAddr, parseUri, parseVia, stringifyNameAddr,
-  stringifyUri, stringifyVia, uriHost, withTag, type SipUri,
+  DEFAULT_LIMITS, SipMessage, SipParseError, bareHost, parseMessage, parseNameAddr, parseUri, parseVia, stringifyNameAddr,
+  stringifyUri, stringifyVia, uriHost, withTag, type ParseLimits, type SipUri,
 } from './message.js';
 import {
   ClientTransaction, ServerTransaction, TransactionLayer, newBranch, type Timers,
 } from './transaction.js';
-import { Transports, type Endpoint, type Inbound, type ListenSpec, type Peer, type Protocol } from './transport.js';
+import {
+  DEFAULT_PORTS, Transports, type Endpoint, type Inbound, type ListenSpec, type Peer, type Protocol, type TlsCredentials,
+} from './transport.js';
 
 export const ENGINE_VERSION = 'v0.9.10-cpaas-engine';
 
@@ -35,8 +37,12 @@ export interface EngineOptions {
   timers?: Partial<Timers>;
   /** Largest SIP message accepted or framed, in bytes (default 65,535). */
   maxMessageSize?: number;
-  /** Idle TCP connections are closed after this many ms (default 300,000). */
+  /** Idle TCP/TLS/WS connections are closed after this many ms (default 300,000). */
   tcpIdleMs?: number;
+  /** PEM key/cert for `tls`/`wss` listeners (unless a ListenSpec has its own) and for dialled TLS connections. */
+  tls?: TlsCredentials;
+  /** Validation limits for network messages (defaults in DEFAULT_LIMITS). */
+  limits?: Partial<ParseLimits>;
 }
 
 export interface EngineStats {
@@ -46,7 +52,14 @@ export interface EngineStats {
   applications: number;
   tcpConnections: number;
   received: number;
+  /** Network messages that failed validation (answered with 4xx/5xx or dropped). */
   malformed: number;
+  /** Malformed requests answered 400 (or 505/416). */
+  rejected: number;
+  /** Messages discarded without an answer, by reason. */
+  dropped: Record<string, number>;
+  /** Exceptions caught while handling a network message (should stay 0). */
+  internalErrors: number;
 }
 
 const CORE_HEADERS = new Set(['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Content-Length', 'Record-Route']);
@@ -54,6 +67,17 @@ const DIALOG_REQUEST_SKIP = new Set(['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Co
 const CONTACT_METHODS = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'UPDATE', 'NOTIFY']);
 
 const now = (): string => new Date().toISOString();
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 416: 'Unsupported URI Scheme', 505: 'Version Not Supported' };
+
+const PROTOCOLS = new Set<Protocol>(['udp', 'tcp', 'tls', 'ws', 'wss']);
+
+/** The transport to reach a URI: `;transport=`, else TLS for `sips:`, else UDP (RFC 3263 without DNS). */
+export function transportOf(uri: SipUri): Protocol {
+  const t = uri.params.transport?.toLowerCase() as Protocol | undefined;
+  if (t && PROTOCOLS.has(t)) return t === 'tcp' && uri.scheme === 'sips' ? 'tls' : t;
+  return uri.scheme === 'sips' ? 'tls' : 'udp';
+}
 
 export class Engine {
   readonly transports: Transports;
@@ -64,17 +88,22 @@ export class Engine {
   private readonly log: Logger;
   private readonly timers: Timers;
   private rr = 0;
-  private counters = { received: 0, malformed: 0 };
+  private counters = { received: 0, malformed: 0, rejected: 0, internalErrors: 0 };
+  private readonly dropped: Record<string, number> = {};
+  private readonly limits: ParseLimits;
   private closed = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.log = opts.log;
     this.timers = { t1: 500, t2: 4000, t4: 5000, ...opts.timers };
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.transports = new Transports({
       log: this.log,
       maxMessageSize: opts.maxMessageSize ?? 65_535,
       tcpIdleMs: opts.tcpIdleMs ?? 300_000,
+      tls: opts.tls,
       onMessage: (m) => this.onNetwork(m),
+      onDrop: (reason) => this.drop(reason),
     });
     this.txns = new TransactionLayer(this.timers, (peer, data, local) => this.transports.send(peer, data, local), this.log);
     this.admin = new AdminServer({
@@ -99,7 +128,12 @@ export class Engine {
       applications: this.admin.clients.size,
       tcpConnections: this.transports.connectionCount,
       ...this.counters,
+      dropped: { ...this.dropped },
     };
+  }
+
+  private drop(reason: string): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
   }
 
   async close(): Promise<void> {
@@ -113,18 +147,31 @@ export class Engine {
 
   // ---------------------------------------------------------------- network side
 
-  private onNetwork({ data, peer, local }: Inbound): void {
+  private onNetwork(inbound: Inbound): void {
     if (this.closed) return;
     this.counters.received++;
+    try {
+      this.handleNetwork(inbound);
+    } catch (err) {
+      // a bug, not bad input: count it (the fuzz test asserts 0) and keep going
+      this.counters.internalErrors++;
+      this.log.error({ err, peer: inbound.peer }, 'error handling sip message');
+    }
+  }
+
+  private handleNetwork({ data, peer, local }: Inbound): void {
     if (data.length <= 4 && data.toString('latin1').trim() === '') return; // keep-alive
     let msg: SipMessage;
     try {
-      msg = parseMessage(data);
+      msg = parseMessage(data, { limits: this.limits });
     } catch (err) {
       this.counters.malformed++;
-      const partial = err instanceof SipParseError ? err.partial : undefined;
+      const e = err instanceof SipParseError ? err : new SipParseError(String(err));
       this.log.debug({ err, peer }, 'malformed sip message');
-      if (partial?.isRequest && partial.method !== 'ACK') this.replyBadRequest(partial, peer, local, (err as Error).message);
+      const partial = e.partial;
+      if (!partial?.isRequest) return this.drop(partial ? 'malformed-response' : 'unparseable');
+      if (partial.method === 'ACK') return this.drop('malformed-ack');
+      if (!this.replyBadRequest(partial, peer, local, e.message, e.status)) this.drop('no-usable-via');
       return;
     }
     if (this.log.isLevelEnabled('debug')) this.log.debug({ peer, sip: msg.toString() }, 'sip recv');
@@ -147,7 +194,7 @@ export class Engine {
 
   /** Where responses to a request go (RFC 3261 §18.2.2, RFC 3581). */
   private responsePeer(req: SipMessage, peer: Peer): Peer {
-    if (peer.transport === 'tcp') return peer;
+    if (peer.transport !== 'udp') return peer; // connection-oriented: back over the same connection
     const via = req.topVia!;
     return {
       transport: 'udp',
@@ -156,17 +203,24 @@ export class Engine {
     };
   }
 
-  private replyBadRequest(partial: SipMessage, peer: Peer, local: Endpoint, why: string): void {
-    if (!partial.has('via')) return;
+  /** Answers a malformed request statelessly; false when there is no Via to answer to. */
+  private replyBadRequest(partial: SipMessage, peer: Peer, local: Endpoint, why: string, status = 400): boolean {
+    if (!partial.has('via')) return false;
+    let to: Peer;
     try {
       this.markVia(partial, peer);
+      to = this.responsePeer(partial, peer);
     } catch {
-      return; // the Via itself is unreadable: nowhere safe to answer
+      return false; // the Via itself is unreadable: nowhere safe to answer
     }
-    const res = SipMessage.response(400, 'Bad Request');
-    for (const h of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) for (const v of partial.getAll(h)) res.add(h, v);
-    res.add('Warning', `399 cpaas "${why.replace(/["\\]/g, '').slice(0, 120)}"`);
-    this.transports.send(this.responsePeer(partial, peer), res.toBuffer(), local).catch(() => undefined);
+    const reason = REASONS[status] ?? 'Bad Request';
+    const res = SipMessage.response(REASONS[status] ? status : 400, reason);
+    // only what can be echoed safely: readable values, bounded
+    for (const h of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) for (const v of partial.getAll(h).slice(0, 20)) res.add(h, v.slice(0, 1024));
+    res.add('Warning', `399 cpaas "${why.replace(/[^ -~]|["\\]/g, '').slice(0, 120)}"`);
+    this.counters.rejected++;
+    this.transports.send(to, res.toBuffer(), local).catch(() => undefined);
+    return true;
   }
 
   private findDialog(msg: SipMessage): Dialog | undefined {
@@ -505,7 +559,7 @@ export class Engine {
   }
 
   private contactFor(local: Endpoint): string {
-    return `<sip:${this.ourHost(local)}:${local.port}${local.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+    return `<sip:${this.ourHost(local)}:${local.port}${local.transport !== 'udp' ? `;transport=${local.transport}` : ''}>`;
   }
 
   /** Adds our Contact if none, and replaces a `localhost` host (srf's default) with our address. */
@@ -522,7 +576,7 @@ export class Engine {
       if (!uri || uri.host.toLowerCase() !== 'localhost') return value;
       uri.host = this.ourHost(local);
       uri.port = local.port;
-      if (setTransport && local.transport === 'tcp') uri.params.transport = 'tcp';
+      if (setTransport && local.transport !== 'udp') uri.params.transport = local.transport;
       na.uri = stringifyUri(uri);
       return stringifyNameAddr(na);
     } catch {
@@ -630,10 +684,10 @@ export class Engine {
       ? parseUri(proxy.startsWith('sip') ? proxy : `sip:${proxy}`)
       : route ? parseUri(parseNameAddr(route).uri) : ruri;
     if (!hop) throw new Error(`invalid next hop ${proxy || route}`);
-    const transport: Protocol = hop.params.transport?.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+    const transport = transportOf(hop);
     const host = bareHost(hop.host);
     const address = net.isIP(host) ? host : (await lookup(host)).address;
-    const peer: Peer = { transport, address, port: hop.port ?? 5060 };
+    const peer: Peer = { transport, address, port: hop.port ?? DEFAULT_PORTS[transport] };
     const local = this.transports.endpointFor(transport, address);
     if (!local) throw new Error(`no ${transport} transport configured`);
 

@@ -6,11 +6,30 @@
  */
 
 export class SipParseError extends Error {
-  constructor(message: string, readonly partial?: SipMessage) {
+  /**
+   * @param partial what was read of the message (enough to answer a request when it has a Via)
+   * @param status the status to answer with: 400, or 505 (version) / 416 (URI scheme) / 513 (too large)
+   */
+  constructor(message: string, readonly partial?: SipMessage, readonly status = 400) {
     super(message);
     this.name = 'SipParseError';
   }
 }
+
+/** Validation limits for messages from the network (see docs/sip-engine.md "Validation"). */
+export interface ParseLimits {
+  /** Header fields (after unfolding, before comma splitting). */
+  maxHeaders: number;
+  /** Bytes in one (unfolded) header line, and in the start line. */
+  maxLineLength: number;
+  /** Bytes of an application/sdp body. */
+  maxSdpSize: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxHeaders: 256, maxLineLength: 8192, maxSdpSize: 32_768 };
+
+/** Headers that may appear once only (RFC 3261 §7.3.1: not comma-separable). */
+const SINGLETONS = ['From', 'To', 'Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length', 'Content-Type'];
 
 export interface SipUri {
   scheme: string;
@@ -255,9 +274,14 @@ export function stringifyUri(u: SipUri): string {
 }
 
 export function parseVia(value: string): Via {
-  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[0-9a-fA-F:.]+\]|[^\s:;]+)(?:\s*:\s*(\d+))?\s*(.*)$/.exec(value.trim());
-  if (!m) throw new SipParseError(`bad Via: ${value}`);
-  return { transport: m[1]!.toUpperCase(), host: m[2]!, port: m[3] ? Number(m[3]) : undefined, params: parseParams(m[4] ?? '') };
+  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[0-9a-fA-F:.]+\]|[^\s:;]+)(?:\s*:\s*(\d{1,5}))?\s*(.*)$/.exec(value.trim());
+  if (!m) throw new SipParseError(`bad Via: ${value.slice(0, 80)}`);
+  const port = m[3] ? Number(m[3]) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) throw new SipParseError(`bad Via port: ${value.slice(0, 80)}`);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*)$/.test(m[2]!)) throw new SipParseError(`bad Via host: ${value.slice(0, 80)}`);
+  const rest = m[4] ?? '';
+  if (rest && !rest.startsWith(';')) throw new SipParseError(`bad Via parameters: ${value.slice(0, 80)}`);
+  return { transport: m[1]!.toUpperCase(), host: m[2]!, port, params: parseParams(rest) };
 }
 
 export function stringifyVia(v: Via): string {
@@ -279,14 +303,24 @@ const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 /**
  * Parses one complete SIP message. Throws SipParseError; when enough of the message was read to answer,
  * `err.partial` carries it (so the caller can send 400 to a request).
+ *
+ * From the network (not `lenient`) every message is validated: start-line grammar and version, header
+ * count and line length, mandatory headers (Via, From, To, Call-ID, CSeq; Max-Forwards in requests), single
+ * occurrence of From/To/Call-ID/CSeq/Max-Forwards/Content-Length/Content-Type, CSeq number and method
+ * (= the request method), Max-Forwards 0–255, Content-Length vs body, the end-of-headers blank line,
+ * Via/From/To syntax, the Request-URI, and an application/sdp body (see `checkSdp`).
  */
-export function parseMessage(buf: Buffer, opts: { lenient?: boolean } = {}): SipMessage {
+export function parseMessage(buf: Buffer, opts: { lenient?: boolean; limits?: ParseLimits } = {}): SipMessage {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const headEnd = buf.indexOf('\r\n\r\n');
   const head = (headEnd < 0 ? buf : buf.subarray(0, headEnd)).toString('utf8');
   const lines = head.split(/\r\n(?![ \t])/).map((l) => l.replace(/\r\n[ \t]+/g, ' '));
   const start = lines.shift() ?? '';
   const m = new SipMessage();
+  const problems: string[] = [];
+  let status = 400;
   let r: RegExpExecArray | null;
+  if (start.length > limits.maxLineLength && !opts.lenient) throw new SipParseError('start line too long');
   if ((r = /^SIP\/2\.0 (\d{3}) ?(.*)$/.exec(start))) {
     m.status = Number(r[1]);
     m.reason = r[2] ?? '';
@@ -294,11 +328,21 @@ export function parseMessage(buf: Buffer, opts: { lenient?: boolean } = {}): Sip
   } else if ((r = /^(\S+) (\S+) SIP\/2\.0$/.exec(start)) && TOKEN.test(r[1]!)) {
     m.method = r[1]!.toUpperCase();
     m.uri = r[2]!;
+  } else if ((r = /^(\S+) (\S+) SIP\/(\d+\.\d+)$/i.exec(start)) && TOKEN.test(r[1]!) && !opts.lenient) {
+    // RFC 3261 §8.2.2 / RFC 4475 §3.3.14: a well-formed request of another SIP version gets 505
+    m.method = r[1]!.toUpperCase();
+    m.uri = r[2]!;
+    problems.push(`unsupported SIP version ${r[3]!}`);
+    status = 505;
   } else {
     throw new SipParseError(`bad start line: ${JSON.stringify(start.slice(0, 80))}`);
   }
-  const problems: string[] = [];
+  if (!opts.lenient && lines.length > limits.maxHeaders) {
+    lines.length = limits.maxHeaders;
+    problems.push(`more than ${limits.maxHeaders} header fields`);
+  }
   for (const line of lines) {
+    if (!opts.lenient && line.length > limits.maxLineLength) { problems.push('header line too long'); continue; }
     const colon = line.indexOf(':');
     if (colon <= 0) { problems.push(`bad header line: ${JSON.stringify(line.slice(0, 80))}`); continue; }
     const name = line.slice(0, colon).trim();
@@ -315,25 +359,88 @@ export function parseMessage(buf: Buffer, opts: { lenient?: boolean } = {}): Sip
     const body = buf.subarray(headEnd + 4);
     const cl = m.get('content-length');
     if (cl !== undefined) {
-      if (!/^\d+$/.test(cl)) problems.push('bad Content-Length');
+      if (!/^\d{1,10}$/.test(cl)) problems.push('bad Content-Length');
       else if (Number(cl) > body.length) problems.push('Content-Length exceeds body');
       else m.body = Buffer.from(body.subarray(0, Number(cl)));
     } else m.body = Buffer.from(body);
+  } else {
+    problems.push('no blank line after the headers');
   }
   for (const h of ['via', 'from', 'to', 'call-id', 'cseq']) if (!m.has(h)) problems.push(`missing ${h}`);
-  const cseq = /^\s*(\d+)\s+(\S+)\s*$/.exec(m.get('cseq') ?? '');
-  if (m.has('cseq') && (!cseq || Number(cseq[1]) > 2 ** 31)) problems.push('bad CSeq');
+  for (const h of SINGLETONS) if (m.getAll(h).length > 1) problems.push(`more than one ${h}`);
+  const cseq = /^(\d{1,10})[ \t]+(\S+)$/.exec(m.get('cseq') ?? '');
+  if (m.has('cseq') && (!cseq || Number(cseq[1]) >= 2 ** 31 || !TOKEN.test(cseq[2]!))) problems.push('bad CSeq');
   if (m.isRequest && cseq && cseq[2]!.toUpperCase() !== m.method) problems.push('CSeq method mismatch');
+  const callId = m.get('call-id');
+  if (callId !== undefined && !/^[!-~]+$/.test(callId)) problems.push('bad Call-ID');
+  if (m.isRequest) {
+    const mf = m.get('max-forwards');
+    if (mf === undefined) problems.push('missing max-forwards');
+    else if (!/^\d{1,3}$/.test(mf) || Number(mf) > 255) problems.push('bad Max-Forwards');
+  }
   try {
     for (const v of m.getAll('via')) parseVia(v);
-    if (m.has('from')) parseNameAddr(m.get('from')!);
-    if (m.has('to')) parseNameAddr(m.get('to')!);
+    for (const h of ['from', 'to']) {
+      const v = m.get(h);
+      if (v === undefined) continue;
+      const na = parseNameAddr(v);
+      if (!/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(na.uri)) problems.push(`bad ${h} URI`);
+    }
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (m.isRequest && !parseUri(m.uri!)) problems.push(`bad Request-URI ${m.uri}`);
-  if (problems.length) throw new SipParseError(problems.join('; '), m);
+  if (m.isRequest && !parseUri(m.uri!)) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(m.uri!) && !/^(sips?|tel):/i.test(m.uri!)) {
+      problems.push(`unsupported URI scheme in ${m.uri!.slice(0, 80)}`);
+      if (status === 400) status = 416;
+    } else problems.push(`bad Request-URI ${m.uri!.slice(0, 80)}`);
+  }
+  const ctype = m.get('content-type');
+  if (ctype && m.body.length && /^application\/sdp\s*(;|$)/i.test(ctype)) {
+    const why = checkSdp(m.body, limits.maxSdpSize);
+    if (why) problems.push(`bad SDP: ${why}`);
+  }
+  if (problems.length) throw new SipParseError(problems.join('; '), m, status);
   return m;
+}
+
+/**
+ * SDP sanity (RFC 8866 §5): bounded size, `type=value` lines, `v=0` first, `o=` and `s=` present, at least
+ * one `m=`, and a `c=` at session level or in every media section. Returns the problem or undefined.
+ */
+export function checkSdp(body: Buffer, maxSize: number): string | undefined {
+  if (body.length > maxSize) return `larger than ${maxSize} bytes`;
+  const lines = body.toString('utf8').split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  if (lines[0] !== 'v=0') return 'first line is not v=0';
+  let session = true;
+  let sessionC = false;
+  let media = 0;
+  let mediaWithoutC = 0;
+  let thisC = false;
+  const seen = new Set<string>();
+  for (const line of lines) {
+    if (!/^[a-z]=/.test(line)) return `bad line ${JSON.stringify(line.slice(0, 40))}`;
+    const type = line[0]!;
+    seen.add(type);
+    if (type === 'm') {
+      if (!/^m=[a-z]+ \d+(\/\d+)? \S+( \S+)*$/i.test(line)) return 'bad m= line';
+      if (!session && !thisC) mediaWithoutC++;
+      session = false;
+      thisC = false;
+      media++;
+    } else if (type === 'c') {
+      if (!/^c=IN IP[46] \S+$/.test(line)) return 'bad c= line';
+      if (session) sessionC = true;
+      else thisC = true;
+    }
+  }
+  if (!session && !thisC) mediaWithoutC++;
+  if (!seen.has('o')) return 'no o= line';
+  if (!seen.has('s')) return 'no s= line';
+  if (!media) return 'no m= line';
+  if (!sessionC && mediaWithoutC) return 'no c= line for a media section';
+  return undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ const crlf = (s: string): Buffer => Buffer.from(s.replace(/\n/g, '\r\n'));
 describe('sip message parser', () => {
   it('parses compact headers, folded lines, comma lists and the body by Content-Length', () => {
     const m = parseMessage(crlf('INVITE sip:bob@example.com SIP/2.0\nv: SIP/2.0/UDP a:1;branch=z9hG4bK1, SIP/2.0/TCP b;branch=z9hG4bK2\n' +
-      'f: "A, B" <sip:a@x>;tag=1\nt: <sip:bob@example.com>\ni: c1\nCSeq: 7 INVITE\nSubject: one\n two\nl: 4\n\nbodyEXTRA'));
+      'f: "A, B" <sip:a@x>;tag=1\nt: <sip:bob@example.com>\ni: c1\nCSeq: 7 INVITE\nMax-Forwards: 70\nSubject: one\n two\nl: 4\n\nbodyEXTRA'));
     expect(m.method).toBe('INVITE');
     expect(m.getAll('via')).toHaveLength(2);
     expect(m.fromTag).toBe('1');

@@ -6,6 +6,7 @@ import type { SipEngine } from '../../../runtime/sip-engine/index.js';
 import { ENGINE_IP, SECRET, connectSrf, sipPort, startEngine, until } from './harness.js';
 
 const PEER_IP = '127.0.2.4';
+const SDP = 'v=0\no=- 1 1 IN IP4 127.0.2.4\ns=-\nc=IN IP4 127.0.2.4\nt=0 0\nm=audio 16500 RTP/AVP 0\n'; // CRLF added by Peer.send
 
 /** A scripted SIP peer on a UDP socket: collects what it receives. */
 class Peer {
@@ -144,7 +145,7 @@ describe('sip engine: drachtio protocol and robustness', () => {
   it('2xx is retransmitted until ACK; without ACK the engine sends BYE and an unsolicited BYE to the app', async () => {
     events.length = 0;
     const port = sipPort(engine, 'udp');
-    peer.send(`INVITE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-noack1;rport\nFrom: <sip:a@${PEER_IP}>;tag=na1\nTo: <sip:x@${ENGINE_IP}>\nCall-ID: noack-1\nCSeq: 1 INVITE\nContact: <sip:a@${PEER_IP}:${peer.port}>\nMax-Forwards: 70\nContent-Type: application/sdp\nContent-Length: 5\n\nv=0\r\n`, port);
+    peer.send(`INVITE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-noack1;rport\nFrom: <sip:a@${PEER_IP}>;tag=na1\nTo: <sip:x@${ENGINE_IP}>\nCall-ID: noack-1\nCSeq: 1 INVITE\nContact: <sip:a@${PEER_IP}:${peer.port}>\nMax-Forwards: 70\nContent-Type: application/sdp\nContent-Length: ${SDP.length + 6}\n\n${SDP}`, port);
     await peer.waitFor(/^SIP\/2.0 100/);
     await until(() => peer.got.filter((m) => m.startsWith('SIP/2.0 200')).length >= 3, 2000, '2xx retransmissions');
     const bye = await peer.waitFor(/^BYE /, 3000);
@@ -161,15 +162,15 @@ describe('sip engine: drachtio protocol and robustness', () => {
     peer.send(invite, port);
     await until(() => peer.got.filter((m) => m.startsWith('SIP/2.0 200')).length >= 2, 2000, 'resent 200');
     const hdr = (name: string, m: string): string => new RegExp(`^${name}: (.*)$`, 'mi').exec(m)![1]!;
-    peer.send(`ACK sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-rt1ack\nFrom: <sip:a@${PEER_IP}>;tag=rt1\nTo: ${hdr('To', ok)}\nCall-ID: rt-1\nCSeq: 1 ACK\nContent-Length: 0\n\n`, port);
-    peer.send(`BYE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-rt1bye\nFrom: <sip:a@${PEER_IP}>;tag=rt1\nTo: ${hdr('To', ok)}\nCall-ID: rt-1\nCSeq: 2 BYE\nContent-Length: 0\n\n`, port);
+    peer.send(`ACK sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-rt1ack\nFrom: <sip:a@${PEER_IP}>;tag=rt1\nTo: ${hdr('To', ok)}\nCall-ID: rt-1\nCSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n\n`, port);
+    peer.send(`BYE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-rt1bye\nFrom: <sip:a@${PEER_IP}>;tag=rt1\nTo: ${hdr('To', ok)}\nCall-ID: rt-1\nCSeq: 2 BYE\nMax-Forwards: 70\nContent-Length: 0\n\n`, port);
     await peer.waitFor(/^SIP\/2.0 200 OK[\s\S]*CSeq: 2 BYE/);
     expect(engine.stats().dialogs).toBe(0);
   });
 
   it('in-dialog request for an unknown dialog gets 481', async () => {
     const port = sipPort(engine, 'udp');
-    peer.send(`BYE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-481\nFrom: <sip:a@b>;tag=a\nTo: <sip:x@y>;tag=b\nCall-ID: nope\nCSeq: 1 BYE\nContent-Length: 0\n\n`, port);
+    peer.send(`BYE sip:x@${ENGINE_IP}:${port} SIP/2.0\nVia: SIP/2.0/UDP ${PEER_IP}:${peer.port};branch=z9hG4bK-481\nFrom: <sip:a@b>;tag=a\nTo: <sip:x@y>;tag=b\nCall-ID: nope\nCSeq: 1 BYE\nMax-Forwards: 70\nContent-Length: 0\n\n`, port);
     await peer.waitFor(/^SIP\/2.0 481/);
   });
 });
