@@ -85,8 +85,6 @@ interface Conn {
 export const peerKey = (p: { transport?: Protocol; address: string; port: number }): string =>
   `${p.transport ?? 'tcp'}|${p.address}:${p.port}`;
 
-/** Stream-based transports that frame by Content-Length. */
-const isStream = (t: Protocol): t is 'tcp' | 'tls' => t === 'tcp' || t === 'tls';
 const isWs = (t: Protocol): t is 'ws' | 'wss' => t === 'ws' || t === 'wss';
 
 export class Transports {
