@@ -62,13 +62,18 @@ export function killAllSipp(): void {
 let cpNext = 8880;
 let mpNext = 16000;
 
-/** Starts sipp in its own temp dir; `-cp`/`-mp` come from this suite's ranges. */
-export function sipp(args: string[]): Sipp {
+/**
+ * Starts sipp in its own temp dir; `-cp`/`-mp` come from this suite's ranges unless given (the transport,
+ * torture and fuzz suites use -cp 9050–9099 and media 19000–19999).
+ */
+export function sipp(args: string[], ports?: { cp: number; mp: number }): Sipp {
   const dir = mkdtempSync(path.join(tmpdir(), 'sipp-engine-'));
-  const cp = cpNext;
-  cpNext = cpNext >= 8899 ? 8880 : cpNext + 1;
-  const mp = mpNext;
-  mpNext = mpNext >= 16900 ? 16000 : mpNext + 20;
+  const cp = ports?.cp ?? cpNext;
+  const mp = ports?.mp ?? mpNext;
+  if (!ports) {
+    cpNext = cpNext >= 8899 ? 8880 : cpNext + 1;
+    mpNext = mpNext >= 16900 ? 16000 : mpNext + 20;
+  }
   const proc = spawn('sipp', [...args, '-cp', String(cp), '-mp', String(mp), '-nostdin', '-trace_err', '-trace_screen'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -101,11 +106,13 @@ export function sipp(args: string[]): Sipp {
 
 /** Waits until a UDP or TCP socket is bound at ip:port (from /proc/net), i.e. sipp is ready. */
 export async function waitForBound(transport: 'udp' | 'tcp', ip: string, port: number, timeoutMs = 5000): Promise<void> {
-  const hex = ip.split('.').reverse().map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase() +
-    ':' + port.toString(16).padStart(4, '0').toUpperCase();
+  const v6 = ip === '::1';
+  const addr = v6 ? '00000000000000000000000001000000'
+    : ip.split('.').reverse().map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hex = `${addr}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const table = readFileSync(`/proc/net/${transport}`, 'utf8');
+    const table = readFileSync(`/proc/net/${transport}${v6 ? '6' : ''}`, 'utf8');
     if (table.split('\n').some((l) => l.trim().split(/\s+/)[1] === hex)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
