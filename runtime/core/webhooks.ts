@@ -128,9 +128,9 @@ export class WebhookSender {
       random: Math.random,
       ...opts,
     };
-    this.delivered = opts.metrics?.counter('cpaas_webhooks_delivered_total', 'Webhooks delivered (2xx)');
-    this.failed = opts.metrics?.counter('cpaas_webhooks_failed_total', 'Webhooks given up on (all attempts and the fallback exhausted, or refused with 4xx)');
-    this.retries = opts.metrics?.counter('cpaas_webhook_retries_total', 'Webhook attempts retried after a network error, 5xx or 429');
+    this.delivered = opts.metrics?.counter('webhooks_delivered_total', 'Webhooks delivered (2xx)');
+    this.failed = opts.metrics?.counter('webhooks_failed_total', 'Webhooks given up on (all attempts and the fallback exhausted, or refused with 4xx)');
+    this.retries = opts.metrics?.counter('webhook_retries_total', 'Webhook attempts retried after a network error, 5xx or 429');
   }
 
   /** Builds an event with a fresh id. */

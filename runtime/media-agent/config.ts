@@ -31,6 +31,33 @@ export const MediaAgentConfig = Type.Object(
     /** Sessions this node takes before SBCs stop placing calls on it. */
     capacity: Type.Integer({ minimum: 1, default: 1_000 }),
     heartbeatSeconds: Type.Number({ minimum: 0.2, maximum: 60, default: 5 }),
+    // --- recordings (docs/recordings.md) ---
+    /** Recording pipeline (pcap → WAV → S3 → metadata → webhook); absent = off. */
+    recordings: Type.Optional(
+      Type.Object(
+        {
+          /** rtpengine's `--recording-dir` (rtpengine runs with `--recording-method=pcap`). */
+          dir: Type.String({ minLength: 1 }),
+          /** The agent's spool (WAVs + journals); must be on persistent disk. */
+          spoolDir: Type.String({ minLength: 1 }),
+          /** S3 bucket (default: `recordingsBucket`, else `cpaas-recordings`). */
+          bucket: Type.Optional(Type.String({ minLength: 3 })),
+          mode: Type.Union([Type.Literal('stereo'), Type.Literal('mono')], { default: 'stereo' }),
+          concurrency: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
+          scanIntervalMs: Type.Integer({ minimum: 50, default: 1_000 }),
+          retryBaseMs: Type.Integer({ minimum: 10, default: 1_000 }),
+          retryMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
+          staleMultipartSeconds: Type.Integer({ minimum: 60, default: 86_400 }),
+          partSizeBytes: Type.Integer({ minimum: 5 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+          /** Webhook URL tried after a tenant's own URL is exhausted. */
+          webhookFallbackUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+          webhookAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),
+          webhookTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    // --- end recordings ---
   },
   { additionalProperties: false },
 );

@@ -12,6 +12,12 @@ import { createSipRepository } from '../sbc/repository.js';
 import { RtpEngineNode } from '../sbc/media/rtpengine.js';
 import { MediaAgentConfig } from './config.js';
 import { startMediaAgent } from './agent.js';
+import { Db } from '../core/storage/db.js'; // recordings (docs/recordings.md)
+import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
+import { TenantRepository } from '../core/storage/tenants.js'; // recordings
+import { MetricsRegistry } from '../core/metrics.js'; // recordings
+import { WebhookSender } from '../core/webhooks.js'; // recordings
+import { RecordingPipeline } from './recordings/pipeline.js'; // recordings
 
 const config = loadConfig(MediaAgentConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/media-agent.json',
@@ -42,10 +48,44 @@ const agent = await startMediaAgent({
   log,
 });
 
+// --- recordings (docs/recordings.md) ---
+const recordings = await (async () => {
+  const rc = config.recordings;
+  if (!rc) return undefined;
+  const db = new Db(aws.doc, config.tableName, systemClock);
+  const metrics = new MetricsRegistry();
+  const webhooks = new WebhookSender({ log, metrics, maxAttempts: rc.webhookAttempts, attemptTimeoutMs: rc.webhookTimeoutMs });
+  const pipeline = new RecordingPipeline({
+    recordingDir: rc.dir,
+    spoolDir: rc.spoolDir,
+    s3: aws.s3,
+    bucket: rc.bucket ?? config.recordingsBucket ?? 'cpaas-recordings',
+    recordings: new RecordingRepository(db),
+    tenants: new TenantRepository(db),
+    webhooks,
+    ...(rc.webhookFallbackUrl ? { webhookFallbackUrl: rc.webhookFallbackUrl } : {}),
+    log,
+    metrics,
+    nodeId,
+    mode: rc.mode,
+    concurrency: rc.concurrency,
+    scanIntervalMs: rc.scanIntervalMs,
+    retry: { baseMs: rc.retryBaseMs, maxMs: rc.retryMaxMs },
+    staleMultipartSeconds: rc.staleMultipartSeconds,
+    partSizeBytes: rc.partSizeBytes,
+  });
+  await pipeline.start();
+  log.info({ dir: rc.dir, spool: rc.spoolDir }, 'recording pipeline started');
+  return { pipeline, webhooks };
+})();
+// --- end recordings ---
+
 closeWithGrace({ delay: 5_000 }, async ({ err, signal }) => {
   if (err) log.error({ err }, 'shutting down after an error');
   else log.info({ signal }, 'shutting down');
   await agent.stop();
+  await recordings?.pipeline.stop(); // recordings
+  recordings?.webhooks.close(); // recordings
   node.close();
   aws.destroy();
 });

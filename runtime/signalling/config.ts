@@ -90,6 +90,22 @@ export const SignallingConfig = Type.Object(
       ),
     ),
     // --- end gateway ---
+    // --- recordings (docs/recordings.md) ---
+    /** Optional in the type so deploy configs built before recordings still compile; always filled by the loader's defaults. */
+    recordings: Type.Optional(
+      Type.Object(
+        {
+          /** S3 bucket holding call recordings (the local platform creates `cpaas-recordings` in s3rver). */
+          bucket: Type.String({ minLength: 3, default: 'cpaas-recordings' }),
+          /** Lifetime of a presigned download URL when the request does not ask for one. */
+          urlExpirySeconds: Type.Integer({ minimum: 10, maximum: 604_800, default: 300 }),
+          /** The longest lifetime a request may ask for (`expiresIn`). */
+          maxUrlExpirySeconds: Type.Integer({ minimum: 10, maximum: 604_800, default: 3_600 }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+    ),
+    // --- end recordings ---
     /** Emit CloudWatch EMF metric lines to stdout every N seconds (0 = off). */
     emfIntervalSeconds: Type.Integer({ minimum: 0, default: 0 }),
   },

@@ -35,6 +35,7 @@ const services = createServices({
   doc: aws.doc,
   secrets: { adminKey, jwtSigningKey, turnSecret, ...(originSecret ? { originSecret } : {}), ...(gatewaySecret ? { gatewaySecret } : {}) },
   mailer: new SesMailer(aws.ses, config.mail),
+  s3: aws.s3, // recordings (docs/recordings.md)
 });
 const redis = config.redisUrl ? await createRedisAdapter(config.redisUrl, log) : undefined;
 const app = await buildSignallingApp(services, {

@@ -16,6 +16,9 @@ import type { SignallingConfig } from './config.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomToken } from '../core/ids.js';
 import { createGatewayClient, type GatewayEventSink } from './gateway-client.js'; // gateway (docs/gateway.md)
+import type { S3Client } from '@aws-sdk/client-s3'; // recordings (docs/recordings.md)
+import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
+import { createAwsClients } from '../core/aws/clients.js'; // recordings
 
 /** Secret values, resolved by main.ts (inline or from Secrets Manager). */
 export interface ResolvedSecrets {
@@ -56,6 +59,11 @@ export interface Services {
   /** Delivers SBC gateway events to sockets (set by buildSignallingApp once socket.io exists). */
   gatewayEvents?: GatewayEventSink;
   // --- end gateway ---
+  // --- recordings (docs/recordings.md) ---
+  recordings: RecordingRepository;
+  /** Where recording files live (S3 client created lazily when not injected). */
+  recordingFiles: { readonly s3: S3Client; bucket: string };
+  // --- end recordings ---
 }
 
 /** Client of the SBC control API used by the `dial:*` socket events. */
@@ -77,6 +85,8 @@ export function createServices(input: {
   secrets: ResolvedSecrets;
   mailer: Mailer;
   metrics?: MetricsRegistry;
+  /** S3 client for recordings (default: one built from config.aws on first use). */
+  s3?: S3Client;
 }): Services {
   const { config, clock } = input;
   const db = new Db(input.doc, config.tableName, clock);
@@ -109,5 +119,18 @@ export function createServices(input: {
       return { gateway: createGatewayClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway.requestTimeoutMs, log: input.log }) };
     })(),
     // --- end gateway ---
+    // --- recordings (docs/recordings.md) ---
+    recordings: new RecordingRepository(db),
+    recordingFiles: (() => {
+      let s3 = input.s3;
+      return {
+        bucket: config.recordings?.bucket ?? 'cpaas-recordings',
+        get s3(): S3Client {
+          s3 ??= createAwsClients(config.aws).s3;
+          return s3;
+        },
+      };
+    })(),
+    // --- end recordings ---
   };
 }

@@ -82,7 +82,7 @@ describe('WebhookSender', () => {
     const r = await sender.send(ev, { url, secret: 'k' });
     expect(r).toMatchObject({ ok: true, attempts: 3, status: 204 });
     expect(seen).toEqual([{ ok: true, id: ev.id }, { ok: true, id: ev.id }, { ok: true, id: ev.id }]);
-    expect(metrics.render()).toMatch(/cpaas_webhooks_delivered_total\{type="test.ping"\} 1/);
+    expect(metrics.render()).toMatch(/\ncpaas_webhooks_delivered_total\{type="test.ping"\} 1/);
   });
 
   it('does not retry other 4xx', async () => {
@@ -104,7 +104,7 @@ describe('WebhookSender', () => {
     expect(await sender.send(WebhookSender.event('t1', 'x', {}), { url, secret: 'k', fallbackUrl: fallback })).toMatchObject({ ok: true, url: fallback, attempts: 4 });
     expect(primary).toBe(3);
     expect(await sender.send(WebhookSender.event('t1', 'x', {}), { url: dead, secret: 'k' })).toMatchObject({ ok: false, attempts: 3 });
-    expect(metrics.render()).toMatch(/cpaas_webhooks_failed_total\{reason="exhausted",type="x"\} 1/);
+    expect(metrics.render()).toMatch(/\ncpaas_webhooks_failed_total\{reason="exhausted",type="x"\} 1/);
   });
 
   it('times out a hanging attempt and bounds the queue', async () => {

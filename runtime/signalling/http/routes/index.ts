@@ -10,6 +10,7 @@ import { trunkRoutes } from './trunks.js';
 import { numberRoutes } from './numbers.js';
 import { callRoutes } from './calls.js';
 import { internalGatewayRoutes } from './internal-gateway.js'; // gateway (docs/gateway.md)
+import { recordingRoutes } from './recordings.js'; // recordings (docs/recordings.md)
 
 /** Every REST route module, registered in this order by buildHttp(). */
-export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes];
+export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes, recordingRoutes];
