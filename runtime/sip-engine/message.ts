@@ -233,7 +233,7 @@ export function parseNameAddr(value: string): NameAddr {
   }
   const semi = v.indexOf(';');
   if (semi < 0) return { uri: v, params: {} };
-  return { uri: v.slice(0, semi), params: parseParams(v.slice(semi)) };
+  return { uri: v.slice(0, semi).trim(), params: parseParams(v.slice(semi)) };
 }
 
 export function stringifyNameAddr(na: NameAddr): string {
@@ -376,7 +376,7 @@ export function parseMessage(buf: Buffer, opts: { lenient?: boolean; limits?: Pa
   if (m.isRequest) {
     const mf = m.get('max-forwards');
     if (mf === undefined) problems.push('missing max-forwards');
-    else if (!/^\d{1,3}$/.test(mf) || Number(mf) > 255) problems.push('bad Max-Forwards');
+    else if (!/^\d{1,9}$/.test(mf) || Number(mf) > 255) problems.push('bad Max-Forwards');
   }
   try {
     for (const v of m.getAll('via')) parseVia(v);
