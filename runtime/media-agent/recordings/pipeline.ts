@@ -110,7 +110,7 @@ export class RecordingPipeline {
   async start(): Promise<void> {
     await this.spool.init();
     await mkdir(join(this.o.recordingDir, 'metadata'), { recursive: true });
-    await this.sweepMultipartUploads();
+    this.trySweep();
     try {
       this.watcher = watch(join(this.o.recordingDir, 'metadata'), () => this.kick());
       this.watcher.on('error', (err) => this.o.log.warn({ err }, 'recording dir watcher failed; polling only'));
@@ -160,7 +160,25 @@ export class RecordingPipeline {
     for (const w of waiters) w();
   }
 
+  private sweep?: 'running' | 'done';
+
+  /** The start-up sweep runs in the background and is retried on later scans while S3 is unreachable. */
+  private trySweep(): void {
+    if (this.sweep) return;
+    this.sweep = 'running';
+    this.sweepMultipartUploads().then(
+      () => {
+        this.sweep = 'done';
+      },
+      (err: unknown) => {
+        this.sweep = undefined;
+        this.o.log.debug({ err }, 'stale multipart sweep failed; retried on the next scan');
+      },
+    );
+  }
+
   private async scan(): Promise<void> {
+    this.trySweep();
     const now = this.clock.now();
     for (const base of await this.spool.list()) this.track(base, now);
     const metaDir = join(this.o.recordingDir, 'metadata');
