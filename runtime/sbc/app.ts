@@ -10,6 +10,7 @@ import { newId } from '../core/ids.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { SipRepository } from '../core/storage/sip-types.js';
 import type { SbcConfig } from './config.js';
+import { withReadCache } from './repo-cache.js';
 import { DigestAuthenticator } from './auth/digest.js';
 import { Admitter } from './auth/admission.js';
 import { CallRouter } from './routing/router.js';
@@ -23,7 +24,8 @@ import { MediaSession } from './media/rtpengine.js';
 import { CdrWriter } from './cdr/cdr-writer.js';
 import { ControlServer } from './control/server.js';
 import { createSbcMetrics, type SbcMetrics } from './control/metrics.js';
-import { CallSession } from './calls/call-session.js';
+import { CallSession, type CallInfo } from './calls/call-session.js';
+import type { MediaQuality } from './media/quality.js';
 import { connectIdentity } from './calls/identity-call.js';
 import { unavailableRinger, type IdentityRinger } from './calls/identity-ringer.js';
 import type { DialTarget } from './routing/target.js';
@@ -32,7 +34,7 @@ import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
 // --- end gateway ---
 
-export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string };
+export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string; cacheSeconds?: number };
 
 export interface SbcDeps {
   config: SbcAppConfig;
@@ -57,6 +59,8 @@ export interface SbcApp {
   controlAddress?: { host: string; port: number };
   metrics: SbcMetrics;
   activeCalls(): CallSession[];
+  /** Subscribes to call ends (with rtpengine's final counters); returns the unsubscribe function. */
+  onCallEnded(cb: (info: CallInfo, quality: MediaQuality | undefined) => void): () => void;
   health: GatewayHealthMonitor;
   media: MediaNodePool;
   cdr: CdrWriter;
@@ -87,7 +91,8 @@ export function sipHostFromHostports(hostports: string): string {
 
 export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const srf = d.srf as Srf & Srf.SrfExtras;
-  const { config, repo, log, clock } = d;
+  const { config, log, clock } = d;
+  const repo = withReadCache(d.repo, (config.cacheSeconds ?? 0) * 1000, clock);
   const metrics = d.metrics ?? createSbcMetrics();
   // --- gateway (docs/gateway.md) ---
   let gateway: Gateway | undefined;
@@ -128,8 +133,12 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const perTenant = new Map<string, number>();
   metrics.activeCalls.collect(() => calls.size);
 
+  const endListeners = new Set<(info: CallInfo, quality: MediaQuality | undefined) => void>();
   const callDeps = {
     srf, clock, cdr, metrics, limits: config.limits,
+    onCallEnded: (info: CallInfo, q: MediaQuality | undefined) => {
+      for (const cb of endListeners) cb(info, q);
+    },
     localHost: () => d.localHost,
     onGatewayQuality: (tenantId: string, trunkId: string, gatewayId: string, q: { mos?: number }) => {
       if (q.mos === undefined) return;
@@ -241,6 +250,10 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   return {
     control, ...(controlAddress ? { controlAddress } : {}), metrics, health, media, cdr, status, ...(gateway ? { gateway } : {}),
     activeCalls: () => [...calls.values()],
+    onCallEnded: (cb) => {
+      endListeners.add(cb);
+      return () => endListeners.delete(cb);
+    },
     async close() {
       await health.stop();
       await gateway?.close(); // gateway (docs/gateway.md)

@@ -101,6 +101,8 @@ export const SbcConfig = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** Per-call lookups (trunks, numbers, routes, users, gateway health) are cached this long; 0 = off. */
+    cacheSeconds: Type.Number({ minimum: 0, maximum: 300, default: 5 }),
     /** Emit EMF metric lines on stdout every N seconds (0 = off; the CloudWatch agent reads them). */
     emfIntervalSeconds: Type.Integer({ minimum: 0, default: 60 }),
     // --- gateway (docs/gateway.md) ---

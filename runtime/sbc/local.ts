@@ -82,6 +82,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
     const sbc = await buildSbcApp({
       config: {
         instanceId: `local-${hostname()}`,
+        cacheSeconds: 2,
         rtpengine: { ngPort: rtp.ngPort, mode: 'registry', fallback: [], localAddress: rtp.host, timeoutMs: 2000, refreshSeconds: 5 },
         control,
         limits: { maxConcurrentCalls: 200, maxCallsPerTenant: 200, ringTimeoutSeconds: 60, maxCallSeconds: 14_400, gatewayTimeoutSeconds: 5 },

@@ -30,6 +30,8 @@ export interface CallSessionDeps {
   localHost(): string;
   /** A call ended with measured quality on a trunk gateway. */
   onGatewayQuality?(tenantId: string, trunkId: string, gatewayId: string, q: MediaQuality): void;
+  /** Every call's end, with its final media counters (benchmarks, the gateway's bookkeeping). */
+  onCallEnded?(info: CallInfo, quality: MediaQuality | undefined): void;
   /** Resolves routing for a blind transfer's Refer-To target (same tenant). */
   resolveTransfer?(call: CallSession, referTo: string): Promise<DialTarget[]>;
 }
@@ -100,7 +102,6 @@ export class CallSession {
     for (const [i, target] of targets.entries()) {
       if (this.cancelled) break;
       this.target = target;
-      d.cdr.routed(this.info.tenantId, this.info.id, { ...(target.trunkId ? { trunkId: target.trunkId } : {}), ...(target.gatewayId ? { gatewayId: target.gatewayId } : {}) });
       this.current = dial({
         srf: d.srf,
         target,
@@ -153,12 +154,18 @@ export class CallSession {
     this.answeredAt = d.clock.now();
     d.metrics.callsAnswered.inc();
     d.metrics.setupSeconds.observe((this.answeredAt - this.startedAt) / 1000);
-    d.cdr.answered(this.info.tenantId, this.info.id, {});
+    d.cdr.answered(this.info.tenantId, this.info.id, this.routeDetails());
     this.log.info({ target: this.target?.label }, 'call answered');
     if (d.limits.maxCallSeconds > 0) {
       this.maxTimer = setTimeout(() => void this.hangup('local-hangup', 'max call duration'), d.limits.maxCallSeconds * 1000);
       this.maxTimer.unref();
     }
+  }
+
+  /** Trunk/gateway of the current target, for the call record. */
+  routeDetails(): { trunkId?: string; gatewayId?: string } {
+    const t = this.target;
+    return { ...(t?.trunkId ? { trunkId: t.trunkId } : {}), ...(t?.gatewayId ? { gatewayId: t.gatewayId } : {}) };
   }
 
   get isCancelled(): boolean {
@@ -231,12 +238,13 @@ export class CallSession {
         if (quality?.mos !== undefined && t?.trunkId && t.gatewayId) this.deps.onGatewayQuality?.(this.info.tenantId, t.trunkId, t.gatewayId, quality);
         this.deps.cdr.ended(this.info.tenantId, this.info.id, {
           ...(this.answeredAt ? { answeredAtMs: this.answeredAt } : {}),
-          reason, endedBy: by,
+          reason, endedBy: by, route: this.routeDetails(),
           ...(sipStatus !== undefined ? { sipStatus } : {}),
           ...(sipReason ? { sipReason } : {}),
           ...(quality ? { quality } : {}),
         });
         if (this.answeredAt) this.log.info({ reason, by, durationMs: this.deps.clock.now() - this.answeredAt, mos: quality?.mos, packets: quality?.totalPackets }, 'call ended');
+        this.deps.onCallEnded?.(this.info, quality);
         for (const cb of this.endedCbs) cb();
       }
     })();

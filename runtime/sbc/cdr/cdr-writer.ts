@@ -60,13 +60,14 @@ export class CdrWriter {
     this.enqueue(id, 'answered', () => this.o.repo.updateCall(tenantId, id, { state: 'active', answeredAt: at, sip: { ...sip, sipStatus: 200 } as SipCallDetails }));
   }
 
-  ended(tenantId: string, id: string, o: { answeredAtMs?: number; reason: HangupReason; endedBy: string; sipStatus?: number; sipReason?: string; quality?: MediaQuality }): void {
+  ended(tenantId: string, id: string, o: { answeredAtMs?: number; reason: HangupReason; endedBy: string; sipStatus?: number; sipReason?: string; quality?: MediaQuality; route?: { trunkId?: string; gatewayId?: string } }): void {
     const now = this.o.clock.now();
     const q = o.quality;
     const quality = q && (q.mos !== undefined || q.packetLossPct !== undefined)
       ? { ...(q.mos !== undefined ? { mos: q.mos } : {}), ...(q.packetLossPct !== undefined ? { packetLossPct: q.packetLossPct } : {}), ...(q.jitterMs !== undefined ? { jitterMs: q.jitterMs } : {}), ...(q.rttMs !== undefined ? { rttMs: q.rttMs } : {}) }
       : undefined;
     const sip: Partial<SipCallDetails> = {
+      ...(o.route ?? {}),
       ...(o.sipStatus !== undefined ? { sipStatus: o.sipStatus } : {}),
       ...(o.sipReason ? { sipReason: o.sipReason } : {}),
       ...(quality ? { quality } : {}),

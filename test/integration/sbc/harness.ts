@@ -67,7 +67,7 @@ export interface Bed {
 
 export const TEST_LIMITS = { maxConcurrentCalls: 2000, maxCallsPerTenant: 2000, ringTimeoutSeconds: 3, maxCallSeconds: 0, gatewayTimeoutSeconds: 1.5 };
 
-export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string } = {}): Promise<Bed> {
+export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number } = {}): Promise<Bed> {
   const log = o.logLevel ? pino({ level: o.logLevel }) : testLogger();
   const ngPort = o.ngPort ?? 22300;
   const rtpengine = await startRtpengine({ ngPort, minPort: 30000, maxPort: 30999 });
@@ -83,10 +83,11 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
     timers: { t1: 250, t2: 2000, t4: 2500 },
   });
   const agentNode = await RtpEngineNode.connect({ id: 'media-1', target: { host: RTP_IP, port: ngPort }, localAddress: RTP_IP, timeoutMs: 1000, log });
-  const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: 1000, heartbeatSeconds: 2, log });
+  const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: 250, heartbeatSeconds: 2, log }); // 1,000 media ports ≈ 250 calls
   const { srf, hostports } = await connectSrf({ host: ENGINE_IP, port: engine.adminPort, secret: 'sbc-test-secret' });
   const config: SbcAppConfig = {
     instanceId: 'sbc-test',
+    cacheSeconds: o.cacheSeconds ?? 0,
     rtpengine: { ngPort, mode: 'registry', fallback: [], localAddress: ENGINE_IP, timeoutMs: 1000, refreshSeconds: 1 },
     control: { host: ENGINE_IP, port: 0 },
     limits: { ...TEST_LIMITS, ...o.limits },
