@@ -76,7 +76,12 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         components.push({ name: 'coturn (TURN)', running: false, detail: `failed to start: ${(err as Error).message.split('\n')[0]}`, fix: 'check that UDP/TCP port 3478 is free' });
       }
     } else {
-      components.push({ name: 'coturn (TURN)', running: false, detail: o.turn.enabled ? 'turnserver not installed' : 'disabled', fix: 'sudo apt-get install coturn (or: bash scripts/setup.sh)' });
+      components.push({
+        name: 'coturn (TURN)',
+        running: false,
+        detail: o.turn.enabled ? 'turnserver not installed' : 'disabled (CPAAS_TURN=off)',
+        fix: o.turn.enabled ? 'sudo apt-get install coturn (or: bash scripts/setup.sh)' : 'start without CPAAS_TURN=off',
+      });
     }
 
     const config = localSignallingConfig({

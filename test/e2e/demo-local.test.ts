@@ -25,6 +25,7 @@ describe.runIf(e2eAvailable('demo on the local platform'))('the demo on the loca
       host: '127.0.0.1',
       port: 0,
       turn: { enabled: false, port: 0, minPort: 0, maxPort: 0 },
+      sip: { enabled: false },
       log: silentLogger,
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-gpu'] });

@@ -18,7 +18,7 @@ describe('the local platform (npm start)', () => {
   it('starts, reports its components, keeps data and the admin key across restarts', async () => {
     platform = await start();
     expect(platform.secretsCreated).toBe(true);
-    expect(platform.components.find((c) => c.name.startsWith('coturn'))).toMatchObject({ running: false, fix: expect.stringContaining('apt-get install coturn') });
+    expect(platform.components.find((c) => c.name.startsWith('coturn'))).toMatchObject({ running: false, fix: expect.stringContaining('CPAAS_TURN') });
     const secretsFile = join(dataDir, 'secrets.json');
     expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
     const adminKey = platform.secrets.adminKey;
