@@ -23,7 +23,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { backoffDelay, WebhookSender, type BackoffOptions } from '../../core/webhooks.js';
 import { recordingIdFor, recordingS3Key, type Recording, type RecordingRepository } from '../../core/storage/recordings.js';
 import { pcapToWav, type ChannelMode } from './pcap-to-wav.js';
-import { baseOfMetadataFile, META_PREFIX, parseRtpengineMetadata } from './rtpengine-files.js';
+import { baseOfMetadataFile, META_PREFIX, metadataList, parseRtpengineMetadata } from './rtpengine-files.js';
 import { Spool, type JournalEntry } from './spool.js';
 
 export interface RecordingPipelineOptions {
@@ -298,7 +298,7 @@ export class RecordingPipeline {
     const conv = pcapToWav(pcap, { mode: this.o.mode ?? 'stereo' });
     this.m.converted?.inc();
     const startedAt = conv.startedAt || meta.startedAt || (await stat(pcapPath)).mtimeMs;
-    const labels = meta.values.parties?.split(',').map((s) => decodeURIComponent(s.trim()));
+    const labels = metadataList(meta.values.parties);
     const recordingId = recordingIdFor(tenantId, callId, base, startedAt);
     const entry: JournalEntry = {
       state: 'converted',

@@ -31,13 +31,31 @@ export function baseOfMetadataFile(name: string): string | undefined {
   return m?.[1];
 }
 
+const LIST_KEYS = new Set(['parties']);
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Splits a list value (`parties`) and decodes each element. */
+export function metadataList(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((x) => safeDecode(x.trim()));
+}
+
 /** Parses `k=v|k=v` (the SBC's metadata string); `parties` is a comma-separated list. */
 export function parseMetadataString(s: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of s.split('|')) {
     const i = part.indexOf('=');
     if (i <= 0) continue;
-    out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    const key = part.slice(0, i).trim();
+    const raw = part.slice(i + 1).trim();
+    // lists stay encoded so an element may contain a comma: split on ',' first, then decode each
+    out[key] = LIST_KEYS.has(key) ? raw : safeDecode(raw);
   }
   return out;
 }
