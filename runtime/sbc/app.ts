@@ -124,7 +124,6 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     }),
   });
   health.start();
-  const registrations = new Map<string, number>();
   const registrar = new Registrar({
     repo, digest, clock, log, metrics, limits: config.registrar, instanceId: config.instanceId,
     onTenant: (t) => health.track(t),
@@ -228,7 +227,8 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const control = new ControlServer(log);
   const status = () => ({
     activeCalls: calls.size + (gateway?.outboundCalls ?? 0), // gateway: browser-originated calls (docs/gateway.md)
-    registrations: Object.fromEntries(registrations),
+    // REGISTER outcomes since start (bindings themselves live in DynamoDB).
+    registrations: Object.fromEntries(['ok', 'query', 'unregistered', 'challenged', 'forbidden'].map((r) => [r, metrics.registrations.get({ result: r })])),
     mediaNodes: media.status(),
   });
   control.addRoute('GET', '/v1/status', () => ({ status: 200, body: status() }));
