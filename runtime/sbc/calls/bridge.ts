@@ -85,6 +85,7 @@ export function bridge(call: CallSession): void {
           if (dtmf && hasTelephoneEvent(peerSdp)) {
             res.send(200);
             await call.media.playDtmf(other(side), dtmf.digit, dtmf.durationMs);
+            call.deps.metrics.dtmfConverted.inc();
             call.log.info({ side, digit: dtmf.digit }, 'INFO DTMF sent as RFC 2833');
             return;
           }

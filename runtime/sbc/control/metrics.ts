@@ -10,6 +10,7 @@ export function createSbcMetrics(registry = new MetricsRegistry('')) {
     callsRejected: registry.counter('calls_rejected_total', 'INVITEs refused before routing (auth, limits), by status'),
     activeCalls: registry.gauge('active_calls', 'Calls in progress (ringing or answered)'),
     registrations: registry.counter('registrations_total', 'REGISTER requests by result'),
+    dtmfConverted: registry.counter('dtmf_info_to_rfc2833_total', 'SIP INFO DTMF digits sent as RFC 2833 events by rtpengine'),
     gatewayFailovers: registry.counter('gateway_failovers_total', 'B-leg attempts that failed over to the next gateway'),
     setupSeconds: registry.histogram('call_setup_seconds', 'INVITE received → 200 OK sent', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
   };

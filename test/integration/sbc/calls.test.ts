@@ -127,6 +127,19 @@ describe.runIf(run)('SBC calls: sipp → SBC (rtpengine) → sipp', () => {
     await noCallsLeft();
   });
 
+  it('turns SIP INFO DTMF into RFC 2833 toward a callee that negotiated telephone-event', async () => {
+    await mainGateway(5073);
+    const before = bed.sbc.metrics.dtmfConverted.get();
+    // The callee fails on any INFO: the digit must reach it as RTP events injected by rtpengine.
+    const callee = await uas('uas-answer-te.xml', 5073, {}, ['-rtp_echo']);
+    const caller = uac('uac-info.xml', { TO: '+15550001', HOLD_MS: '300' });
+    const [a, b] = await Promise.all([caller.done, callee.done]);
+    expect(a.code, a.output).toBe(0);
+    expect(b.code, b.output).toBe(0);
+    expect(bed.sbc.metrics.dtmfConverted.get()).toBe(before + 1);
+    await noCallsLeft();
+  });
+
   it('handles a BYE right after the ACK (both legs end)', async () => {
     await mainGateway(5070);
     const callee = await uas('uas-answer.xml', 5070);
