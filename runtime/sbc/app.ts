@@ -71,14 +71,15 @@ export interface SbcApp {
 }
 
 /** Connects srf to drachtio-server / the engine; resolves with the SIP hostports it reported. */
-export async function connectSrf(o: { host: string; port: number; secret: string }): Promise<{ srf: Srf; hostports: string }> {
+export async function connectSrf(o: { host: string; port: number; secret: string; log?: Logger }): Promise<{ srf: Srf; hostports: string }> {
   const srf = new Srf();
   const hostports = await new Promise<string>((resolve, reject) => {
     srf.once('connect', (err: Error | null, hp: string) => (err ? reject(err) : resolve(hp)));
     srf.once('error', (err: Error) => reject(err));
     srf.connect({ host: o.host, port: o.port, secret: o.secret });
   });
-  srf.on('error', () => undefined); // reconnects are srf's job; errors after connect are logged by the caller
+  // srf reconnects by itself; errors after the first connect are only logged.
+  srf.on('error', (err: Error) => o.log?.warn({ err }, 'drachtio connection error'));
   return { srf, hostports };
 }
 
@@ -208,6 +209,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       return session.connect(decision.targets);
     })().catch((err: unknown) => {
       const e = err instanceof Srf.SipError ? AppError.fromSipError(err) : toAppError(err);
+      metrics.callsFailed.inc();
       if (e.code === 'MEDIA_UNAVAILABLE') log.error({ err: e }, 'no media node for a call');
       else log.error({ err: e }, 'INVITE handling failed');
       if (!res.finalResponseSent) res.send(e.sipStatus >= 400 ? e.sipStatus : 500);

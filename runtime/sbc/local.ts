@@ -76,8 +76,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       components.push({ name: 'media agent', running: true, detail: `heartbeating ${node.id} into the media-node registry every 5 s` });
     }
 
-    const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret });
-    srf.on('error', (err: Error) => log.warn({ err }, 'drachtio connection error'));
+    const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret, log });
     stops.push(async () => srf.disconnect());
     const sbc = await buildSbcApp({
       config: {

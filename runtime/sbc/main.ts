@@ -21,8 +21,7 @@ const config = loadConfig(SbcConfig, {
 const log = createLogger({ service: 'sbc', level: config.logLevel, pretty: process.stdout.isTTY });
 const aws = createAwsClients(config.aws);
 const secret = await resolveSecret(aws.secrets, config.drachtio.secret, 'drachtio.secret');
-const { srf, hostports } = await connectSrf({ host: config.drachtio.host, port: config.drachtio.port, secret });
-srf.on('error', (err: Error) => log.warn({ err }, 'drachtio connection error'));
+const { srf, hostports } = await connectSrf({ host: config.drachtio.host, port: config.drachtio.port, secret, log });
 const sipPort = config.sip?.port ?? 5060;
 const localHost = config.sip?.publicIps[0] ? `${config.sip.publicIps[0]}:${sipPort}` : sipHostFromHostports(hostports);
 // --- gateway (docs/gateway.md) ---

@@ -191,5 +191,7 @@ describe.runIf(run)('SBC calls: sipp → SBC (rtpengine) → sipp', () => {
     const metrics = await (await fetch(`${bed.controlUrl}/metrics`)).text();
     expect(metrics).toMatch(/calls_started_total \d+/);
     expect(metrics).toMatch(/calls_failed_total \d+/);
+    // Every path above (answered, busy, failover, timeouts, CANCEL, transfer, race) released its rtpengine call.
+    expect(await bed.agentNode.activeSessions()).toBe(0);
   });
 });

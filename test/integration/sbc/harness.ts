@@ -84,7 +84,7 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
   });
   const agentNode = await RtpEngineNode.connect({ id: 'media-1', target: { host: RTP_IP, port: ngPort }, localAddress: RTP_IP, timeoutMs: 1000, log });
   const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: 250, heartbeatSeconds: 2, log }); // 1,000 media ports ≈ 250 calls
-  const { srf, hostports } = await connectSrf({ host: ENGINE_IP, port: engine.adminPort, secret: 'sbc-test-secret' });
+  const { srf, hostports } = await connectSrf({ host: ENGINE_IP, port: engine.adminPort, secret: 'sbc-test-secret', log });
   const config: SbcAppConfig = {
     instanceId: 'sbc-test',
     cacheSeconds: o.cacheSeconds ?? 0,
