@@ -6,6 +6,7 @@
  *   3. Kamailio + rtpengine as the reference ceiling, when kamailio is installed (ratio printed)
  *   4. concurrent G.711 calls with RTP (sipp pcap play, UAS echo), loss measured on rtpengine's counters
  * Usage: npx tsx test/bench/sbc-throughput.ts [rates=50,100,200,300] [seconds=8] [concurrent=100,200]
+ *   SBC_BENCH_STORAGE=memory: an in-memory SipRepository instead of dynalite (the SBC's own ceiling).
  * Prints a markdown summary; asserts nothing.
  */
 import { spawn } from 'node:child_process';
@@ -135,7 +136,8 @@ function table(title: string, rows: StepResult[]): string {
 }
 
 async function main(): Promise<void> {
-  const bed: Bed = await startBed({ logLevel: 'warn', cacheSeconds: 5, limits: { ringTimeoutSeconds: 30, gatewayTimeoutSeconds: 10 } });
+  const memoryRepo = process.env.SBC_BENCH_STORAGE === 'memory';
+  const bed: Bed = await startBed({ logLevel: 'warn', cacheSeconds: 5, memoryRepo, limits: { ringTimeoutSeconds: 30, gatewayTimeoutSeconds: 10 } });
   await seed(bed.repo);
   const rtpPid = bed.rtpengine.pid;
   const out: string[] = [];
@@ -152,10 +154,10 @@ async function main(): Promise<void> {
       await bed.sbc.cdr.flush();
       await new Promise((r) => setTimeout(r, 1500));
     }
-    out.push('', table('SBC', sbcRows));
+    out.push('', table(memoryRepo ? 'SBC (in-memory storage)' : 'SBC', sbcRows));
 
     // 3. Kamailio + rtpengine reference.
-    if (hasCommand('kamailio')) {
+    if (hasCommand('kamailio') && process.env.SBC_BENCH_KAMAILIO !== 'off') {
       const k = await kamailio(22300);
       const kRows: StepResult[] = [];
       try {

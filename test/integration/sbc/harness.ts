@@ -22,6 +22,7 @@ import { RtpEngineNode } from '../../../runtime/sbc/media/rtpengine.js';
 import { ngPing } from '../../../runtime/sbc/media/ng-ping.js';
 import { startMediaAgent, type MediaAgent } from '../../../runtime/media-agent/agent.js';
 import { hasCommand } from '../../support/requires.js';
+import { MemorySipRepository } from '../../runtime/sbc/support/memory-repo.js';
 import type Srf from 'drachtio-srf';
 
 export const ENGINE_IP = '127.0.3.3';
@@ -67,7 +68,7 @@ export interface Bed {
 
 export const TEST_LIMITS = { maxConcurrentCalls: 2000, maxCallsPerTenant: 2000, ringTimeoutSeconds: 3, maxCallSeconds: 0, gatewayTimeoutSeconds: 1.5 };
 
-export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number } = {}): Promise<Bed> {
+export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean } = {}): Promise<Bed> {
   const log = o.logLevel ? pino({ level: o.logLevel }) : testLogger();
   const ngPort = o.ngPort ?? 22300;
   const rtpengine = await startRtpengine({ ngPort, minPort: 30000, maxPort: 30999 });
@@ -75,7 +76,7 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
   const aws = createAwsClients({ region: 'us-east-1', endpoints: { dynamodb: standIns.endpoints.dynamodb }, localCredentials: true });
   const tableName = `sbc-test-${process.pid}`;
   await ensureTable(aws.ddb, tableName);
-  const repo = createSipRepository({ doc: aws.doc, tableName, clock: systemClock });
+  const repo: SipRepository = o.memoryRepo ? new MemorySipRepository() : createSipRepository({ doc: aws.doc, tableName, clock: systemClock });
   const engine = await startSipEngine({
     sip: [{ transport: 'udp', host: ENGINE_IP, port: SIP_PORT }, { transport: 'tcp', host: ENGINE_IP, port: SIP_PORT }],
     admin: { host: ENGINE_IP, port: 0, secret: 'sbc-test-secret' },
