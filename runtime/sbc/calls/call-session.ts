@@ -182,7 +182,7 @@ export class CallSession {
     let uas: Srf.Dialog;
     try {
       const sdp = await this.media.answer(uac.remote.sdp, 'a', 'sip');
-      uas = await d.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { 'Content-Type': 'application/sdp' } });
+      uas = await d.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { 'Content-Type': 'application/sdp', ...sessionTimerHeaders(uac, this.req) } });
     } catch (err) {
       const e = err instanceof Srf.SipError ? AppError.fromSipError(err) : toAppError(err);
       this.log.warn({ err: e }, 'answering the caller failed; hanging up the callee');
@@ -250,4 +250,15 @@ export class CallSession {
     })();
     return this.ended;
   }
+}
+
+/**
+ * Session timers pass through (the SBC has no refresher of its own): the callee's Session-Expires in its 200
+ * goes to the caller, with `Require: timer` only when the caller said it supports timers.
+ */
+function sessionTimerHeaders(uac: Srf.Dialog, req: Srf.SrfRequest): Record<string, string> {
+  const res = (uac as unknown as { res?: { has(n: string): boolean; get(n: string): string } }).res;
+  if (!res?.has('Session-Expires')) return {};
+  const supportsTimer = req.has('Supported') && /\btimer\b/i.test(req.get('Supported'));
+  return { 'Session-Expires': res.get('Session-Expires'), ...(supportsTimer && res.has('Require') && /\btimer\b/i.test(res.get('Require')) ? { Require: 'timer' } : {}) };
 }

@@ -58,6 +58,7 @@ describe.runIf(run)('SBC calls: sipp → SBC (rtpengine) → sipp', () => {
     expect(a.messages).not.toContain(calleeCallId);
     expect(a.messages).not.toContain(UAS_IP);
     expect(a.messages).not.toMatch(/CarrierSwitch/);
+    expect(a.messages).toMatch(/SIP\/2\.0 200 OK[\s\S]*Session-Expires: 1800;refresher=uac/); // passed back
     // SDP on both sides points at rtpengine, not at the other party.
     expect(a.messages).toMatch(/c=IN IP4 127\.0\.3\.9/);
     expect(b.messages).toMatch(/c=IN IP4 127\.0\.3\.9/);
