@@ -97,7 +97,8 @@ export interface WebhookSenderOptions {
   random?: () => number;
 }
 
-export type DeliveryResult = { ok: true; url: string; attempts: number; status: number } | { ok: false; attempts: number; lastError: string };
+/** `cancelled`: the sender was closed before the event was delivered (the producer should keep it for later). */
+export type DeliveryResult = { ok: true; url: string; attempts: number; status: number } | { ok: false; attempts: number; lastError: string; cancelled?: true };
 
 interface Job {
   event: WebhookEvent;
@@ -115,6 +116,8 @@ export class WebhookSender {
   private readonly failed?: { inc(labels?: Record<string, string>, by?: number): void };
   private readonly retries?: { inc(labels?: Record<string, string>, by?: number): void };
   private readonly timers = new Set<{ t: NodeJS.Timeout; done: () => void }>();
+  /** Aborts in-flight requests on close(). */
+  private readonly aborter = new AbortController();
 
   constructor(opts: WebhookSenderOptions) {
     this.o = {
@@ -160,9 +163,10 @@ export class WebhookSender {
     await new Promise<void>((r) => this.idle.add(r));
   }
 
-  /** Stops accepting work and cancels backoff waits (in-flight jobs resolve as failed). */
+  /** Stops accepting work, aborts requests in flight and backoff waits; unfinished jobs resolve `cancelled`. */
   close(): void {
     this.closed = true;
+    this.aborter.abort();
     for (const t of this.timers) {
       clearTimeout(t.t);
       t.done();
@@ -227,6 +231,7 @@ export class WebhookSender {
           await this.sleep(backoffDelay(i, this.o.backoff, this.o.random));
         }
       }
+      if (this.closed) return { ok: false, attempts, lastError: lastError || 'sender closed', cancelled: true };
       if (url !== urls[urls.length - 1]) this.o.log.warn({ eventId: event.id, url, lastError }, 'webhook primary URL exhausted; trying the fallback URL');
     }
     this.failed?.inc({ type: event.type, reason: 'exhausted' });
@@ -241,7 +246,7 @@ export class WebhookSender {
         headers: webhookHeaders(secret, body, eventId, this.o.clock.now()),
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.o.attemptTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.o.attemptTimeoutMs), this.aborter.signal]),
       });
       await res.body?.cancel().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };

@@ -73,6 +73,8 @@ export class RecordingPipeline {
   private readonly clock: Clock;
   private readonly items = new Map<string, Tracked>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Webhook sends, outside the concurrency limit; not awaited by stop() (resumed after a restart). */
+  private readonly background = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
   private stopped = false;
@@ -103,7 +105,7 @@ export class RecordingPipeline {
   }
 
   get stats(): PipelineStats {
-    return { pending: this.items.size, running: this.inflight.size, completed: this.completed, failedAttempts: this.failedAttempts };
+    return { pending: this.items.size, running: this.inflight.size + this.background.size, completed: this.completed, failedAttempts: this.failedAttempts };
   }
 
   /** Sweeps stale multipart uploads, resumes journaled recordings and starts watching rtpengine's dir. */
@@ -201,21 +203,29 @@ export class RecordingPipeline {
       if (t.running || t.nextAt > now) continue;
       t.running = true;
       const p: Promise<void> = this.process(base)
-        .then(() => {
-          this.items.delete(base);
+        .then((waiting) => {
+          if (!waiting) {
+            this.items.delete(base);
+            t.running = false;
+            return;
+          }
+          const job: Promise<void> = this.notify(waiting)
+            .then(() => {
+              this.items.delete(base);
+            })
+            .catch((err: unknown) => this.failed(base, t, err))
+            .finally(() => {
+              t.running = false;
+              this.background.delete(job);
+              this.notifyIdle();
+            });
+          this.background.add(job);
         })
         .catch((err: unknown) => {
-          t.attempts++;
-          this.failedAttempts++;
-          this.m.retries?.inc();
-          const delay = Math.max(100, backoffDelay(t.attempts - 1, this.o.retry ?? { baseMs: 1_000, maxMs: 30_000 }));
-          t.nextAt = this.clock.now() + delay;
-          const level = t.attempts === 1 || t.attempts % 10 === 0 ? 'warn' : 'debug';
-          this.o.log[level]({ err, recording: base, attempts: t.attempts, retryInMs: delay }, 'recording step failed; will retry');
-          setTimeout(() => this.kick(), delay).unref();
+          t.running = false;
+          this.failed(base, t, err);
         })
         .finally(() => {
-          t.running = false;
           this.inflight.delete(p);
           if (!this.stopped) this.dispatch();
           this.notifyIdle();
@@ -224,15 +234,32 @@ export class RecordingPipeline {
     }
   }
 
-  /** Runs one recording from its journaled state to done. Throws to be retried. */
-  private async process(base: string): Promise<void> {
+  private failed(base: string, t: Tracked, err: unknown): void {
+    t.attempts++;
+    this.failedAttempts++;
+    this.m.retries?.inc();
+    const delay = Math.max(100, backoffDelay(t.attempts - 1, this.o.retry ?? { baseMs: 1_000, maxMs: 30_000 }));
+    t.nextAt = this.clock.now() + delay;
+    const level = t.attempts === 1 || t.attempts % 10 === 0 ? 'warn' : 'debug';
+    this.o.log[level]({ err, recording: base, attempts: t.attempts, retryInMs: delay }, 'recording step failed; will retry');
+    if (!this.stopped) setTimeout(() => this.kick(), delay).unref();
+  }
+
+  /**
+   * Runs one recording from its journaled state up to `webhook-queued` (returned: the caller sends the webhook
+   * outside the concurrency slot) or to done (undefined). Throws to be retried.
+   */
+  private async process(base: string): Promise<JournalEntry | undefined> {
     let entry = await this.spool.read(base);
     if (!entry) {
       const created = await this.convert(base);
-      if (!created) return;
+      if (!created) {
+        // a spool dir without journal (crash while converting) whose source is gone: nothing to resume
+        if (!existsSync(join(this.o.recordingDir, 'metadata', `${META_PREFIX}${base}.txt`))) await this.spool.remove(base);
+        return undefined;
+      }
       entry = created;
     }
-    const log = this.o.log.child({ recordingId: entry.recordingId, callId: entry.callId, tenantId: entry.tenantId });
     while (entry.state !== 'done') {
       const now = () => this.clock.now();
       switch (entry.state) {
@@ -255,17 +282,28 @@ export class RecordingPipeline {
           entry = await this.spool.advance(entry, 'webhook-queued', now());
           break;
         case 'webhook-queued':
-          await this.sendWebhook(entry, log);
-          entry = await this.spool.advance(entry, 'done', now());
-          break;
+          // The webhook is sent outside the concurrency slot: a slow receiver must not hold up uploads.
+          return entry;
         default:
           throw new Error(`unknown journal state ${String(entry.state)}`);
       }
     }
-    await this.spool.remove(base);
+    await this.finish(entry);
+    return undefined;
+  }
+
+  private async finish(entry: JournalEntry): Promise<void> {
+    await this.spool.remove(entry.base);
     this.completed++;
     this.m.done?.inc();
-    log.info({ durationSeconds: entry.durationSeconds, sizeBytes: entry.sizeBytes }, 'recording stored');
+    this.o.log.info({ recordingId: entry.recordingId, callId: entry.callId, tenantId: entry.tenantId, durationSeconds: entry.durationSeconds, sizeBytes: entry.sizeBytes }, 'recording stored');
+  }
+
+  /** `webhook-queued` → send (at least once, stable event id) → `done`. */
+  private async notify(entry: JournalEntry): Promise<void> {
+    const log = this.o.log.child({ recordingId: entry.recordingId, callId: entry.callId, tenantId: entry.tenantId });
+    await this.sendWebhook(entry, log);
+    await this.finish(await this.spool.advance(entry, 'done', this.clock.now()));
   }
 
   /** Finalized rtpengine files → WAV + journal (`converted`). Undefined when the call is not finished yet. */
@@ -443,6 +481,7 @@ export class RecordingPipeline {
     const sent = this.o.webhooks.send(event, { url: tenant.webhookUrl, secret, ...(this.o.webhookFallbackUrl ? { fallbackUrl: this.o.webhookFallbackUrl } : {}) });
     if (!sent) throw new Error('webhook queue full');
     const result = await sent;
+    if (!result.ok && result.cancelled) throw new Error('webhook sender closed before delivery; resumed after a restart');
     if (!result.ok) log.warn({ attempts: result.attempts, lastError: result.lastError }, 'recording.completed webhook not delivered');
   }
 }

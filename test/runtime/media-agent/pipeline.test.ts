@@ -3,7 +3,9 @@
  * side effect and before its journal entry (the worst moment for a crash): every retry re-reads the journal
  * from disk, so this is what a restart sees. Checks exactly-once storage and the quarantine of bad input.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +127,59 @@ describe('RecordingPipeline', () => {
     expect(readdirSync(join(spoolDir, '.failed', 'orphan-0000000000000000')).sort()).toEqual(['orphan-0000000000000000.pcap', 'rtpengine-meta-orphan-0000000000000000.txt']);
     expect((await repo.list('tenant-q', {}, 10)).items.map((r) => r.callId)).toEqual(['ca_good']);
     expect(readdirSync(join(recDir, 'metadata'))).toEqual([]);
+  });
+
+  it('keeps uploading while a webhook receiver hangs; an undelivered webhook survives a stop and is sent after restart', async () => {
+    const recDir = join(tmp, 'rec3');
+    const spoolDir = join(tmp, 'spool3');
+    const tenantId = 'tenant-slow';
+    for (let i = 0; i < 3; i++) writeSyntheticRecording(recDir, { base: `slow-${i}-0000000000000000`, metadata: formatMetadataString({ tenant: tenantId, call: `ca_slow_${i}` }), seconds: 1 });
+    let hang = true;
+    const got: string[] = [];
+    const server = createServer((req, res) => {
+      if (hang) return; // never answers
+      got.push(String(req.headers['x-cpaas-event-id']));
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.5.1', r));
+    const url = `http://127.0.5.1:${(server.address() as AddressInfo).port}/`;
+    const make = (webhooks: WebhookSender) =>
+      new RecordingPipeline({
+        recordingDir: recDir,
+        spoolDir,
+        s3: aws.s3,
+        bucket: BUCKET,
+        recordings: repo,
+        tenants: { get: async () => ({ webhookUrl: url }), webhookSecret: async () => 'k' },
+        webhooks,
+        log: silentLogger,
+        nodeId: 'n1',
+        concurrency: 1,
+        scanIntervalMs: 50,
+        retry: { baseMs: 20, maxMs: 50 },
+      });
+    const states = () => readdirSync(spoolDir).map((b) => (JSON.parse(readFileSync(join(spoolDir, b, 'journal.json'), 'utf8')) as { state: string }).state);
+    const slow = new WebhookSender({ log: silentLogger, attemptTimeoutMs: 60_000 });
+    const first = make(slow);
+    await first.start();
+    for (let i = 0; i < 100 && !(states().length === 3 && states().every((x) => x === 'webhook-queued')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(states()).toEqual(['webhook-queued', 'webhook-queued', 'webhook-queued']);
+    expect((await repo.list(tenantId, {}, 10)).items).toHaveLength(3);
+    await first.stop();
+    slow.close(); // aborts the pending deliveries: they must not count as done
+    await slow.drain();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(states()).toEqual(['webhook-queued', 'webhook-queued', 'webhook-queued']);
+    server.closeAllConnections();
+
+    hang = false;
+    const ok = new WebhookSender({ log: silentLogger, attemptTimeoutMs: 2_000, backoff: { baseMs: 20, maxMs: 50 } });
+    const second = make(ok);
+    await second.start();
+    await second.idle();
+    await second.stop();
+    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(got.sort()).toEqual((await repo.list(tenantId, {}, 10)).items.map((r) => `evt_${r.id}`).sort());
+    await new Promise<void>((r) => server.close(() => r()));
   });
 });
