@@ -1,8 +1,8 @@
 /**
- * Instance config shapes of the SBC and media-agent processes. Local stand-ins until `runtime/sbc/config.ts`
- * (`SbcConfig`) and `runtime/media-agent/config.ts` (`MediaAgentConfig`) exist: then replace these two
- * interfaces with `import type { SbcConfig } from '../../runtime/sbc/config.js'` (and the same for the agent),
- * and the compiler points at every field to fix in the constructs.
+ * The slices of the SBC and media-agent instance configs that the CDK app fills in. The processes validate the
+ * whole file against their schemas (`runtime/sbc/config.ts`, `runtime/media-agent/config.ts`, with defaults for
+ * everything else); `test/lib/runtime-configs.test.ts` renders these objects and checks them against those
+ * schemas, so a drift fails the tests rather than an instance's boot.
  */
 export interface SbcConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';

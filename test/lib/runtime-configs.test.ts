@@ -1,0 +1,53 @@
+/**
+ * The instance config files the CDK app writes (/etc/cpaas/<svc>.json) must pass the runtime's own schema, or
+ * the process would refuse to start on the instance. Deploy-time tokens are replaced by plausible values.
+ */
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DataStack } from '../../lib/stacks/data-stack.js';
+import { PlatformStack } from '../../lib/stacks/platform-stack.js';
+import { parseConfig } from '../../runtime/core/config/load.js';
+import { SignallingConfig } from '../../runtime/signalling/config.js';
+import { SbcConfig } from '../../runtime/sbc/config.js';
+import { MediaAgentConfig } from '../../runtime/media-agent/config.js';
+import { testApp, testConfig } from './support.js';
+
+/** Replaces CloudFormation intrinsics (`{Ref}`, `{Fn::…}`) by a value of the right kind for their place. */
+function detoken(v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) return v.map((x) => detoken(x, key));
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === 'Fn::Join') {
+      const [delim, parts] = (v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      return parts.map((x) => (typeof x === 'string' ? x : String(detoken(x, '')).replace(/^token-value$/, 'x'))).join(delim);
+    }
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) {
+      if (/arn$/i.test(key)) return 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cpaas-x';
+      if (/url$/i.test(key)) return 'https://example.invalid';
+      return 'token-value';
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, detoken(x, k)]));
+  }
+  return v;
+}
+
+let stack: PlatformStack;
+beforeAll(() => {
+  const app = testApp();
+  const config = testConfig({});
+  const data = new DataStack(app, 'Data', { config });
+  const webSources = { sdk: s3deploy.Source.data('cpaas.js', 'sdk'), demo: s3deploy.Source.data('index.html', 'demo') };
+  stack = new PlatformStack(app, 'Platform', { config, data, webSources });
+});
+
+describe('instance configs written by the CDK app', () => {
+  it('signalling.json passes the signalling schema', () => {
+    expect(() => parseConfig(SignallingConfig, detoken(stack.resolve(stack.signalling.config)), 'signalling.json')).not.toThrow();
+  });
+  it('sbc.json passes the SBC schema', () => {
+    expect(() => parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json')).not.toThrow();
+  });
+  it('media-agent.json passes the media agent schema', () => {
+    expect(() => parseConfig(MediaAgentConfig, detoken(stack.resolve(stack.media.config)), 'media-agent.json')).not.toThrow();
+  });
+});
