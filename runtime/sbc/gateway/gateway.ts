@@ -38,7 +38,7 @@ import { hasTelephoneEvent } from '../calls/dtmf.js';
 import { planOutbound } from '../routing/lcr.js';
 import { isNumberLike, toE164, userOf } from '../routing/numbers.js';
 import type { DialTarget } from '../routing/target.js';
-import { addBundle, browserOfferCodecs, cleanForSip, reanswer, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
+import { addBundle, browserOfferCodecs, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
 import { GATEWAY_SECRET_HEADER, type GatewayNotifier } from './notifier.js';
 
 export interface GatewayOptions {
@@ -469,10 +469,12 @@ export class Gateway {
 
   /**
    * The SIP answer back to the browser that offered: no profile flags, rtpengine converts it to the browser's
-   * transport by itself (FACTS §4.3; ICE/DTLS flags here break the browser's ICE), BUNDLE re-added.
+   * transport by itself (FACTS §4.3; ICE/DTLS flags here break the browser's ICE), BUNDLE re-added. Only
+   * `inject-DTMF` is passed (playDTMF toward the SIP party needs it on both offer and answer).
    */
   async answerToBrowser(media: MediaSession, sdp: string): Promise<string> {
-    const res = await media.node.command('answer', { 'call-id': media.id, 'from-tag': media.tags.a, 'to-tag': media.tags.b, sdp });
+    // inject-DTMF must be on the answer too (FACTS §4.6): without it playDTMF returns ok and sends nothing.
+    const res = await media.node.command('answer', { 'call-id': media.id, 'from-tag': media.tags.a, 'to-tag': media.tags.b, sdp, flags: ['inject-DTMF'] });
     return addBundle(res.sdp ?? '');
   }
 
@@ -500,10 +502,14 @@ export class Gateway {
     }
   }
 
-  /** RFC 2833 through rtpengine when the SIP party negotiated telephone-event, else one SIP INFO per digit. */
+  /**
+   * RFC 2833 through rtpengine when the SIP leg negotiated telephone-event at its audio codec's clock rate (rtpengine
+   * needs inject-DTMF on offer and answer, FACTS §4.6), else one SIP INFO (`application/dtmf-relay`) per digit.
+   */
   async sendDtmf(leg: Srf.Dialog, media: MediaSession, toward: 'a' | 'b', digits: string, log: Logger): Promise<void> {
     if (!digits) throw AppError.invalid('digits required', '/digits');
-    const rfc2833 = hasTelephoneEvent(leg.remote.sdp);
+    // The SIP leg's negotiated media: the SDP we sent it (rtpengine's rewrite) carries the selected codec first.
+    const rfc2833 = hasTelephoneEvent(leg.remote.sdp) && rfc2833Usable(leg.remote.sdp) && rfc2833Usable(leg.local.sdp);
     for (const digit of digits) {
       if (rfc2833) {
         await media.playDtmf(toward, digit, 160);

@@ -85,3 +85,17 @@ function setDirection(sdp: string, dir: 'sendonly' | 'recvonly' | 'sendrecv' | '
   if (bump && s.origin) s.origin.sessionVersion = Number(s.origin.sessionVersion) + 1;
   return sdpTransform.write(s).replace(/\r?\n/g, '\r\n');
 }
+
+/**
+ * Whether rtpengine can inject RFC 2833 toward this SIP party: it negotiated telephone-event at the clock rate of
+ * its first (selected) audio codec. With opus (48 kHz) and telephone-event/8000 only (baresip), rtpengine's
+ * playDTMF succeeds but nothing reaches the phone (measured), so the gateway falls back to SIP INFO.
+ */
+export function rfc2833Usable(sipSdp: string | undefined): boolean {
+  if (!sipSdp) return false;
+  const audio = sdpTransform.parse(sipSdp).media.find((m) => m.type === 'audio');
+  const rtp = audio?.rtp ?? [];
+  const first = rtp.find((r) => !['telephone-event', 'cn'].includes(r.codec.toLowerCase()));
+  if (!first) return false;
+  return rtp.some((r) => r.codec.toLowerCase() === 'telephone-event' && (r.rate ?? 8000) === (first.rate ?? 8000));
+}

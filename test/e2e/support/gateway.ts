@@ -1,7 +1,7 @@
 /**
- * Gateway test bed on loopback 127.0.4.0/24 (docs/gateway.md): rtpengine (userspace, ng 127.0.4.9:22310, media
- * 31000–31999), the SIP engine on 127.0.4.3:5060 with the SBC app + gateway in-process, the platform (signalling,
- * stand-ins) with the gateway configured, baresip phones (127.0.4.x, ctrl_tcp 4460–4479, RTP 7100–7199) and one
+ * Gateway test bed on loopback 127.0.8.0/24 (docs/gateway.md): rtpengine (userspace, ng 127.0.8.9:22340, media
+ * 34000–34499), the SIP engine on 127.0.8.3:5060 with the SBC app + gateway in-process, the platform (signalling,
+ * stand-ins) with the gateway configured, baresip phones (127.0.8.x, ctrl_tcp 4480–4499, RTP 7200–7299) and one
  * Chromium with --allow-loopback-in-peer-connection (rtpengine is reached directly, no TURN).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -24,7 +24,7 @@ import { startTestPlatform, type TestPlatform } from '../../support/platform.js'
 import { buildSdk } from '../../../assets/sdk/build.js';
 import type Srf from 'drachtio-srf';
 
-export const NET = { engine: '127.0.4.3', rtp: '127.0.4.9', ngPort: 22310 };
+export const NET = { engine: '127.0.8.3', rtp: '127.0.8.9', ngPort: 22340 };
 export const CHROMIUM = '/usr/bin/chromium';
 export const DOMAIN = 'gw.sip.localhost';
 
@@ -53,13 +53,15 @@ export interface Phone {
   command(command: string, params?: string): Promise<{ ok: boolean; data?: string }>;
   waitEvent(type: string, timeoutMs?: number): Promise<void>;
   dumps(kind: 'enc' | 'dec'): string[];
+  /** Digits baresip reported as received (`CALL_DTMF_START` events; RFC 2833 and SIP INFO alike). */
+  dtmf(): string;
   stop(): Promise<void>;
 }
 
-let ctrlPort = 4460;
-let rtpBase = 7100;
+let ctrlPort = 4480;
+let rtpBase = 7200;
 
-export async function startPhone(o: { name: string; ip: string; password: string; codecs: string; toneHz: number; sipPort?: number }): Promise<Phone> {
+export async function startPhone(o: { name: string; ip: string; password: string; codecs: string; toneHz: number; sipPort?: number; domain?: string; proxy?: string }): Promise<Phone> {
   const dir = mkdtempSync(path.join(tmpdir(), `gw-${o.name}-`));
   mkdirSync(path.join(dir, 'dumps'));
   const wav = path.join(dir, 'tone.wav');
@@ -77,7 +79,7 @@ export async function startPhone(o: { name: string; ip: string; password: string
     'module_app account.so', 'module_app contact.so', 'module_app menu.so', 'module_app ctrl_tcp.so',
     `ctrl_tcp_listen ${o.ip}:${port}`, `snd_path ${path.join(dir, 'dumps')}`, '',
   ].join('\n'));
-  writeFileSync(path.join(dir, 'accounts'), `<sip:${o.name}@${DOMAIN}>;auth_pass=${o.password};outbound="sip:${NET.engine}:5060";regint=600;answermode=auto;audio_codecs=${o.codecs}\n`);
+  writeFileSync(path.join(dir, 'accounts'), `<sip:${o.name}@${o.domain ?? DOMAIN}>;auth_pass=${o.password};outbound="sip:${o.proxy ?? `${NET.engine}:5060`}";regint=600;answermode=auto;audio_codecs=${o.codecs}\n`);
   writeFileSync(path.join(dir, 'contacts'), '');
   const proc: ChildProcess = spawn('baresip', ['-4', '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
@@ -132,6 +134,9 @@ export async function startPhone(o: { name: string; ip: string; password: string
         const t = setTimeout(() => reject(new Error(`${o.name}: no ${type} within ${timeoutMs} ms; events: ${events.map((e) => e.type).join(',')}\n${log.slice(-3000)}`)), timeoutMs);
         waiters.push({ type, resolve: () => (clearTimeout(t), resolve()) });
       });
+    },
+    dtmf() {
+      return events.filter((e) => e.type === 'CALL_DTMF_START').map((e) => e.param ?? '?').join('');
     },
     dumps(kind) {
       return readdirSync(path.join(dir, 'dumps')).filter((f) => f.endsWith(`-${kind}.wav`)).map((f) => path.join(dir, 'dumps', f));
@@ -205,7 +210,7 @@ export async function startGatewayBed(): Promise<GatewayBed> {
     name: 'rtpengine',
     command: 'rtpengine',
     args: ['--config-file=none', '--table=-1', `--interface=${NET.rtp}`, `--listen-ng=${NET.rtp}:${NET.ngPort}`,
-      '--port-min=31000', '--port-max=31999', '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0'],
+      '--port-min=34000', '--port-max=34499', '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0'],
     ready: () => ngPing(NET.rtp, NET.ngPort),
   });
   const engine: SipEngine = await startSipEngine({
