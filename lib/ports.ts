@@ -7,6 +7,8 @@
 export const SIGNALLING_HTTP_PORT = 8080;
 /** ALB listener that CloudFront talks to (HTTP; TLS terminates at CloudFront). */
 export const ALB_HTTP_PORT = 80;
+/** Internal ALB listener: SBC → signalling (/internal/*, gateway events). */
+export const SIGNALLING_INTERNAL_PORT = 8081;
 
 /** SIP over UDP and TCP. */
 export const SIP_PORT = 5060;

@@ -14,6 +14,8 @@ export interface SbcConfig {
   rtpengine: { ngPort: number };
   control: { host: string; port: number };
   sip: { port: number; tlsPort: number; wssPort: number; publicIps: string[] };
+  /** WebRTC ⇄ SIP gateway: events to signalling through its internal load balancer. */
+  gateway?: { secret: { arn: string }; signallingUrl: string; ringTimeoutSeconds: number; transcode: 'prefer-opus' | 'passthrough'; allowExternalSipUris: boolean };
 }
 
 export interface MediaAgentConfig {

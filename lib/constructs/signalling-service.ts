@@ -1,4 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -9,12 +10,15 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { TierSize } from '../config/deployment-config.js';
-import { ALB_HTTP_PORT, CACHE_PORT, SIGNALLING_HTTP_PORT } from '../ports.js';
+import { ALB_HTTP_PORT, CACHE_PORT, SIGNALLING_HTTP_PORT, SIGNALLING_INTERNAL_PORT } from '../ports.js';
 import type { SignallingConfig } from '../../runtime/signalling/config.js';
 import { NodeServiceHost } from './node-service-host.js';
 
 /** Header CloudFront adds to every origin request; the ALB forwards only requests that carry the secret. */
 export const ORIGIN_VERIFY_HEADER = 'x-cpaas-origin-verify';
+
+/** Target of the scaling policy: connected sockets per signalling instance (benchmarked: docs/benchmarks.md). */
+export const SOCKETS_PER_INSTANCE_TARGET = 2_000;
 
 export interface SignallingServiceProps {
   readonly vpc: ec2.IVpc;
@@ -45,11 +49,15 @@ export interface SignallingServiceProps {
   /** Access logs of the ALB. */
   readonly accessLogsBucket: s3.IBucket;
   readonly notificationsTopic: sns.ITopic;
+  /** WebRTC ⇄ SIP gateway secret shared with the SBC (dial requests one way, call events the other). */
+  readonly gatewaySecret?: secretsmanager.ISecret;
+  /** Internal ALB on which signalling serves `/internal/*` to the SBC (created by the stack, shared by both tiers). */
+  readonly internalLoadBalancer?: elbv2.IApplicationLoadBalancer & ec2.IConnectable;
 }
 
 /**
  * REST API + socket.io: instances in private subnets behind an internet-facing ALB that only CloudFront may use
- * (secret origin header, optionally the CloudFront prefix list). Scales on CPU and on requests per target.
+ * (secret origin header, optionally the CloudFront prefix list). Scales on CPU and on connected sockets per instance. The SBC reaches `/internal/*` through a private ALB.
  */
 export class SignallingService extends Construct {
   public readonly host: NodeServiceHost;
@@ -93,6 +101,7 @@ export class SignallingService extends Construct {
         reconnectGraceSeconds: 15,
       },
       ...(props.sbcControlUrl ? { sbcControlUrl: props.sbcControlUrl } : {}),
+      ...(props.gatewaySecret ? { gateway: { secret: { arn: props.gatewaySecret.secretArn }, requestTimeoutMs: 5_000 } } : {}),
       emfIntervalSeconds: 60,
     };
 
@@ -118,7 +127,7 @@ export class SignallingService extends Construct {
       ['Action::s3:DeleteObject*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
       'recordings.grantRead/grantDelete: presigned downloads and deletion of any recording object key.',
     );
-    for (const s of [props.adminKey, props.jwtSigningKey, props.turnSecret, props.originVerifySecret]) s.grantRead(role);
+    for (const s of [props.adminKey, props.jwtSigningKey, props.turnSecret, props.originVerifySecret, props.gatewaySecret]) s?.grantRead(role);
     if (props.mail.identity) props.mail.identity.grantSendEmail(role);
     // Created here (platform stack), not on the cache's group (data stack): avoids a cross-stack cycle.
     new ec2.CfnSecurityGroupIngress(this, 'CacheIngress', {
@@ -178,7 +187,35 @@ export class SignallingService extends Construct {
     });
     this.host.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(SIGNALLING_HTTP_PORT), 'HTTP from the ALB');
 
+    if (props.internalLoadBalancer) {
+      // Private path for the SBC: only /internal/* (authenticated by the gateway secret), never the public API.
+      const internal = props.internalLoadBalancer;
+      const internalListener = new elbv2.ApplicationListener(this, 'InternalListener', {
+        loadBalancer: internal,
+        port: SIGNALLING_INTERNAL_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'not found' }),
+      });
+      const internalTargets = new elbv2.ApplicationTargetGroup(this, 'InternalTargets', {
+        vpc: props.vpc,
+        port: SIGNALLING_HTTP_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        targets: [this.host.autoScalingGroup],
+        deregistrationDelay: Duration.seconds(30),
+        healthCheck: { path: '/healthz', healthyHttpCodes: '200', interval: Duration.seconds(15) },
+      });
+      internalListener.addTargetGroups('Internal', { priority: 10, conditions: [elbv2.ListenerCondition.pathPatterns(['/internal/*'])], targetGroups: [internalTargets] });
+      this.host.connections.allowFrom(internal, ec2.Port.tcp(SIGNALLING_HTTP_PORT), 'HTTP from the internal ALB (SBC → signalling)');
+    }
+
     this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
-    this.host.autoScalingGroup.scaleOnRequestCount('Requests', { targetRequestsPerMinute: 3000 });
+    // The load that matters for a signalling node is its connected sockets (EMF metric emitted by the process every
+    // minute, one datapoint per instance: the Average is sockets per instance). Request-count scaling is not used:
+    // it cannot be combined with the second (internal) target group.
+    this.host.autoScalingGroup.scaleToTrackMetric('Sockets', {
+      metric: new cloudwatch.Metric({ namespace: 'CPaaS', metricName: 'cpaas_sockets_connected', dimensionsMap: { service: 'signalling' }, statistic: 'Average', period: Duration.minutes(1) }),
+      targetValue: SOCKETS_PER_INSTANCE_TARGET,
+    });
   }
 }

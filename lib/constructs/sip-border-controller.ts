@@ -34,6 +34,8 @@ export interface SipBorderControllerProps {
   readonly drainTimeout: Duration;
   readonly accessLogsBucket: s3.IBucket;
   readonly notificationsTopic: sns.ITopic;
+  /** WebRTC ⇄ SIP gateway: shared secret with signalling and signalling's private URL for call events. */
+  readonly gateway?: { readonly secret: secretsmanager.ISecret; readonly signallingUrl: string };
 }
 
 /**
@@ -62,6 +64,17 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       rtpengine: { ngPort: RTPENGINE_NG_PORT },
       control: { host: '0.0.0.0', port: SBC_CONTROL_PORT },
       sip: { port: SIP_PORT, tlsPort: SIP_TLS_PORT, wssPort: SIP_WSS_PORT, publicIps: this.elasticIps.publicIps },
+      ...(props.gateway
+        ? {
+            gateway: {
+              secret: { arn: props.gateway.secret.secretArn },
+              signallingUrl: props.gateway.signallingUrl,
+              ringTimeoutSeconds: 30,
+              transcode: 'prefer-opus' as const,
+              allowExternalSipUris: false,
+            },
+          }
+        : {}),
     };
     const tierInit: ec2.InitElement[] = [
       ec2.InitFile.fromString(
@@ -109,6 +122,7 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
     props.table.grantReadWriteData(role);
     props.recordings.grantRead(role);
     props.drachtioSecret.grantRead(role);
+    props.gateway?.secret.grantRead(role);
     this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry and call records via gsi1.');
     this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`], 'recordings.grantRead: any recording object key.');
 

@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,7 +13,7 @@ import { SignallingService } from '../constructs/signalling-service.js';
 import { SipBorderController } from '../constructs/sip-border-controller.js';
 import { TurnServer } from '../constructs/turn-server.js';
 import { defaultWebSources, WebEdge, type WebSources } from '../constructs/web-edge.js';
-import { SIP_PORT, SIP_TLS_PORT } from '../ports.js';
+import { SIGNALLING_INTERNAL_PORT, SIP_PORT, SIP_TLS_PORT } from '../ports.js';
 import { dataNames, type DataStack } from './data-stack.js';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 
@@ -63,6 +65,22 @@ export class PlatformStack extends Stack {
     });
     Validations.of(originVerify).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotating needs CloudFront and the ALB rule updated together: redeploy after changing the value.' });
 
+    // WebRTC ⇄ SIP gateway: one secret for both directions, and a private load balancer in front of signalling
+    // for the SBC's call events (the public ALB only serves CloudFront).
+    const gatewaySecret = new secretsmanager.Secret(this, 'GatewaySecret', {
+      description: 'Shared by signalling and the SBC for the WebRTC ⇄ SIP gateway (x-cpaas-gateway-secret)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(gatewaySecret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Both tiers read it at start: rotate by updating the value and rolling signalling and the SBCs.' });
+    const internalApi = new elbv2.ApplicationLoadBalancer(this, 'InternalApi', {
+      vpc,
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      dropInvalidHeaderFields: true,
+    });
+    Validations.of(internalApi).acknowledge({ id: 'AwsSolutions-ELB2', reason: 'Private SBC → signalling events only; access logging needs a fixed region and the stacks are env-agnostic.' });
+    const signallingInternalUrl = `http://${internalApi.loadBalancerDnsName}:${SIGNALLING_INTERNAL_PORT}`;
+
     this.turn = new TurnServer(this, 'Turn', {
       vpc, size: config.tiers.turn, logRetention, logGroupPrefix, turnSecret: data.secrets.turnSecret,
       realm: config.domainName ?? 'cpaas', elasticIps: config.tiers.turn.maxCapacity, notificationsTopic: topic,
@@ -76,8 +94,10 @@ export class PlatformStack extends Stack {
       table, recordings, recordingsNagName, drachtioSecret: data.secrets.drachtioSecret,
       drachtioImage: config.drachtioImage, sipAllowedCidrs: config.sipAllowedCidrs, elasticIps: config.sbcElasticIps,
       drainTimeout, accessLogsBucket: logs, notificationsTopic: topic,
+      gateway: { secret: gatewaySecret, signallingUrl: signallingInternalUrl },
     });
     this.media.allowControlFrom(this.sbc);
+    internalApi.connections.allowFrom(this.sbc, ec2.Port.tcp(SIGNALLING_INTERNAL_PORT), 'SBC → signalling gateway events');
 
     this.signalling = new SignallingService(this, 'Signalling', {
       vpc, size: config.tiers.signalling, logLevel: config.logLevel, logRetention, logGroupPrefix,
@@ -89,6 +109,8 @@ export class PlatformStack extends Stack {
       // CloudFront name cannot be rendered here, the cfn-init fingerprint is computed before the distribution exists.
       ...(config.domainName ? { publicUrl: `https://${config.domainName}` } : {}),
       sbcControlUrl: this.sbc.controlUrl,
+      gatewaySecret,
+      internalLoadBalancer: internalApi,
       ...(config.cloudFrontPrefixListId ? { cloudFrontPrefixListId: config.cloudFrontPrefixListId } : {}),
       accessLogsBucket: logs, notificationsTopic: topic,
     });

@@ -83,9 +83,12 @@ describe('instances', () => {
     t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', DefaultResult: 'CONTINUE' });
   });
 
-  it('scales signalling on CPU and on ALB requests per target, media on rtpengine streams', () => {
+  it('scales signalling on CPU and on connected sockets per instance, media on rtpengine streams', () => {
     t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
-      TargetTrackingConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }) }),
+      TargetTrackingConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ASGAverageCPUUtilization' }) }),
+    });
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      TargetTrackingConfiguration: Match.objectLike({ CustomizedMetricSpecification: Match.objectLike({ MetricName: 'cpaas_sockets_connected', Namespace: 'CPaaS', Statistic: 'Average' }) }),
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'rtpengine_mediastreams' });
   });
@@ -183,5 +186,20 @@ describe('IAM', () => {
 
   it('has no unacknowledged cdk-nag findings', () => {
     expect(nagErrors(stack)).toEqual([]);
+  });
+});
+
+describe('WebRTC ⇄ SIP gateway wiring', () => {
+  it('puts a private ALB in front of signalling for the SBC, serving only /internal/*', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: Match.arrayWith([Match.objectLike({ Field: 'path-pattern', PathPatternConfig: { Values: ['/internal/*'] } })]),
+    });
+  });
+  it('gives both tiers the gateway secret by ARN and the SBC the private signalling URL', () => {
+    const resolved = JSON.stringify(stack.resolve({ sbc: stack.sbc.config.gateway, sig: stack.signalling.config.gateway }));
+    expect(resolved).toContain('GatewaySecret');
+    expect(resolved).toContain('InternalApi');
+    expect(resolved).not.toMatch(/SecretString|secretValue/);
   });
 });

@@ -71,7 +71,8 @@ export async function buildHttp(services: Services, opts: HttpOptions = {}): Pro
     const name = origin.name.toLowerCase();
     const secret = services.secrets.originSecret;
     app.addHook('onRequest', async (req) => {
-      if (req.url === '/healthz' || req.url === '/readyz') return;
+      // Health checks, and the SBC's private path (/internal/*: internal load balancer, checked with the gateway secret).
+      if (req.url === '/healthz' || req.url === '/readyz' || req.url.startsWith('/internal/')) return;
       const got = req.headers[name];
       if (typeof got !== 'string' || !safeEqual(got, secret)) throw AppError.forbidden('requests must come through the CDN');
     });
