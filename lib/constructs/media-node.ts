@@ -15,6 +15,8 @@ import type { MediaAgentConfig } from './runtime-configs.js';
 /** rtpengine's kernel forwarding table id (matches the iptables RTPENGINE rule). */
 export const RTPENGINE_TABLE = 0;
 const SPOOL_DIR = '/var/spool/cpaas/recordings';
+/** The media agent's own spool (WAVs and journals until S3 confirms); on the instance's persistent root volume. */
+const AGENT_SPOOL_DIR = '/var/spool/cpaas/agent';
 
 export interface MediaNodeProps {
   readonly vpc: ec2.IVpc;
@@ -51,6 +53,8 @@ export class MediaNode extends Construct implements ec2.IConnectable {
       recordingsBucket: props.recordings.bucketName,
       rtpengine: { ngPort: RTPENGINE_NG_PORT, httpUrl: `http://127.0.0.1:${RTPENGINE_HTTP_PORT}`, spoolDir: SPOOL_DIR },
       heartbeatSeconds: 5,
+      // The same pcap pipeline as on one machine (rtpengine --recording-method=pcap; see docs/recordings.md).
+      recordings: { dir: SPOOL_DIR, spoolDir: AGENT_SPOOL_DIR, bucket: props.recordings.bucketName },
     };
     const tierInit: ec2.InitElement[] = [
       ec2.InitFile.fromString(
@@ -80,7 +84,8 @@ export class MediaNode extends Construct implements ec2.IConnectable {
         entry: 'runtime/media-agent/main.ts',
         config: this.config,
         after: ['rtpengine-cpaas.service'],
-        unitExtra: `ReadWritePaths=${SPOOL_DIR}\nSupplementaryGroups=root`,
+        // rtpengine (started first) creates both spool directories; ReadWritePaths needs them to exist.
+        unitExtra: `ReadWritePaths=${SPOOL_DIR} ${AGENT_SPOOL_DIR}\nSupplementaryGroups=root`,
       },
       tierInit,
       logFiles: ['rtpengine'],
@@ -97,10 +102,16 @@ export class MediaNode extends Construct implements ec2.IConnectable {
     this.connections = this.host.connections;
     props.table.grantReadWriteData(this.host.role);
     props.recordings.grantPut(this.host.role);
+    // HeadObject before and after an upload (size + checksum) and the start-up sweep of stale multipart uploads.
+    props.recordings.grantRead(this.host.role);
     this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry heartbeats via gsi1.');
     this.host.acknowledgeGrantWildcards(
       ['Action::s3:Abort*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
       'recordings.grantPut: multipart uploads (and aborts) of new recording object keys.',
+    );
+    this.host.acknowledgeGrantWildcards(
+      ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'],
+      'recordings.grantRead: HeadObject checks of uploaded recordings and ListMultipartUploads for the stale-upload sweep.',
     );
 
     this.connections.allowFrom(ec2.Peer.anyIpv4(), ec2.Port.udpRange(RTP_PORT_MIN, RTP_PORT_MAX), 'RTP/RTCP media from any peer (carriers, phones, browsers)');

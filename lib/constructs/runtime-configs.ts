@@ -25,4 +25,6 @@ export interface MediaAgentConfig {
   recordingsBucket: string;
   rtpengine: { ngPort: number; httpUrl: string; spoolDir: string };
   heartbeatSeconds: number;
+  /** Recording pipeline: rtpengine's pcap dir → WAV → S3 → metadata → signed webhook (docs/recordings.md). */
+  recordings?: { dir: string; spoolDir: string; bucket: string };
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 . /usr/local/lib/cpaas/imds.sh
 PUBLIC_IP=$(public_ip)
-mkdir -p "$SPOOL_DIR"
+mkdir -p "$SPOOL_DIR" /var/spool/cpaas/agent   # rtpengine pcaps; the media agent's own spool
 modprobe xt_RTPENGINE || echo "kernel module unavailable: rtpengine falls back to userspace" >&2
 iptables -N rtpengine 2>/dev/null || true
 iptables -C INPUT -p udp -j rtpengine 2>/dev/null || iptables -I INPUT -p udp -j rtpengine
@@ -15,4 +15,4 @@ exec /usr/bin/rtpengine --config-file=none --foreground --log-stderr --log-level
   --interface="private/${LOCAL_IP}" --interface="public/${LOCAL_IP}!${PUBLIC_IP}" \
   --listen-ng="${LOCAL_IP}:${NG_PORT}" --listen-cli="127.0.0.1:${CLI_PORT}" --listen-http="127.0.0.1:${HTTP_PORT}" \
   --port-min="$PORT_MIN" --port-max="$PORT_MAX" \
-  --recording-method=proc --recording-dir="$SPOOL_DIR" --delete-delay=0 --timeout=60 --silent-timeout=3600
+  --recording-method=pcap --recording-dir="$SPOOL_DIR" --delete-delay=0 --timeout=60 --silent-timeout=3600
