@@ -1,4 +1,6 @@
 // 1:1 calls: call an identity, ring, accept/reject/cancel, hold/resume, hang up; chat and files inside the call.
+// Phone calls through the WebRTC ⇄ SIP gateway: dial a number / SIP user / SIP URI, accept or reject a SIP caller,
+// hold/resume, DTMF from the dial pad (public SDK only: client.dial, 'incoming-phone-call', PhoneCall).
 import { Cpaas, $, h, connectAs, setupJoinForm, status, showError, qualityText, transferRow, params } from './common.js';
 
 let client;
@@ -53,6 +55,72 @@ async function dial(to) {
   }
 }
 
+// ---- phone calls (WebRTC ⇄ SIP gateway, docs/gateway.md) ----
+let phone = null;
+
+function bindPhone(c) {
+  phone = c;
+  window.demo.phone = c;
+  const st = () => ($('#phone-state').textContent = `${c.direction === 'outgoing' ? 'calling' : 'call from'} ${c.remote}: ${c.state}${c.held ? ' (on hold)' : ''}`);
+  st();
+  show('#phone-dial', false);
+  show('#phone-in-call', true);
+  show('#phone-pad', true);
+  c.on('state', st);
+  c.on('ringing', (early) => status(`${c.remote} is ringing${early ? ' (early media)' : ''}…`));
+  c.on('connected', () => status(`phone call with ${c.remote} connected`));
+  c.on('hold', (held) => {
+    st();
+    $('#phone-hold').textContent = held ? 'Resume' : 'Hold';
+  });
+  c.on('error', showError);
+  c.on('ended', (reason, sipStatus) => {
+    status(`phone call ended: ${reason}${sipStatus ? ` (SIP ${sipStatus})` : ''}`);
+    show('#phone-in-call', false);
+    show('#phone-pad', false);
+    show('#phone-incoming', false);
+    show('#phone-dial', true);
+    $('#phone-hold').textContent = 'Hold';
+    phone = null;
+  });
+}
+
+function setupPhone() {
+  show('#phone', true);
+  $('#phone-call').onclick = async () => {
+    const to = $('#phone-to').value.trim();
+    if (!to || phone) return;
+    try {
+      bindPhone(await client.dial(to, { media }));
+    } catch (err) {
+      showError(err);
+    }
+  };
+  $('#phone-hangup').onclick = () => phone?.hangup().catch(showError);
+  $('#phone-hold').onclick = () => (phone?.held ? phone.resume() : phone?.hold())?.catch(showError);
+  for (const b of document.querySelectorAll('#phone-pad button')) b.onclick = () => phone?.sendDtmf(b.dataset.digit).catch(showError);
+  client.on('incoming-phone-call', (c) => {
+    if (phone || call) return void c.reject().catch(() => undefined);
+    show('#phone-incoming', true);
+    show('#phone-dial', false);
+    $('#phone-incoming-text').textContent = `${c.remote} is calling (phone)…`;
+    $('#phone-accept').onclick = () => {
+      show('#phone-incoming', false);
+      bindPhone(c);
+      c.accept({ media }).catch(showError);
+    };
+    $('#phone-reject').onclick = () => {
+      show('#phone-incoming', false);
+      show('#phone-dial', true);
+      c.reject().catch(showError);
+    };
+    c.on('ended', () => {
+      show('#phone-incoming', false);
+      if (!phone) show('#phone-dial', true);
+    });
+  });
+}
+
 async function start({ identity }) {
   status('connecting…');
   ({ client } = await connectAs(identity));
@@ -63,6 +131,7 @@ async function start({ identity }) {
   client.setPresence('online').catch(() => undefined);
   show('#dial', true);
   client.on('error', showError);
+  setupPhone();
   client.on('incoming-call', (c) => {
     if (call) return void c.reject('busy');
     show('#incoming', true);
@@ -100,6 +169,10 @@ async function start({ identity }) {
     transferRow(await call.sendFile(f), $('#transfers'));
     $('#file-input').value = '';
   };
+  if (params.get('phone')) {
+    $('#phone-to').value = params.get('phone');
+    if (params.get('dial') === '1') $('#phone-call').click();
+  }
   if (params.get('to')) {
     $('#to').value = params.get('to');
     if (params.get('dial') === '1') await dial(params.get('to'));

@@ -25,8 +25,15 @@ export interface LocalPlatformOptions {
   port: number;
   adminKey?: string;
   turn: { enabled: boolean; port: number; minPort: number; maxPort: number };
-  /** SIP side (SIP engine + SBC + rtpengine); default on, 127.0.0.1:5060. */
-  sip?: { enabled?: boolean; host?: string; port?: number };
+  /**
+   * SIP side (SIP engine + SBC + rtpengine + WebRTC ⇄ SIP gateway); default on, 127.0.0.1:5060. Tests pick their
+   * own loopback address and ports: rtpengine's ng/http/media ports and the SBC control port (default 8090).
+   */
+  sip?: {
+    enabled?: boolean; host?: string; port?: number;
+    rtpengine?: { host?: string; ngPort: number; httpPort: number; minPort: number; maxPort: number };
+    controlPort?: number;
+  };
   log: Logger;
 }
 
@@ -84,6 +91,12 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       });
     }
 
+    // --- SIP side / gateway wiring (docs/gateway.md): signalling reaches the SBC control API with the shared secret. ---
+    const sipOn = o.sip?.enabled !== false;
+    const sipHost = o.sip?.host ?? '127.0.0.1';
+    const control = { host: sipHost, port: o.sip?.controlPort ?? 8090 };
+    const gatewayOverrides = sipOn ? { sbcControlUrl: `http://${control.host}:${control.port}`, gateway: { secret: { value: secrets.gatewaySecret } } } : {};
+    // --- end SIP side / gateway wiring ---
     const config = localSignallingConfig({
       endpoints: standIns.endpoints,
       secrets,
@@ -92,6 +105,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       turnUrls,
       staticDir: join(o.rootDir, 'assets'),
       publicUrl: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${o.port}`,
+      overrides: gatewayOverrides,
     });
     const aws = createAwsClients(config.aws);
     stops.push(async () => aws.destroy());
@@ -109,8 +123,15 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
     stops.push(() => app.close());
 
     // --- SIP side (owned by the SBC engineer): rtpengine when installed, SIP engine, media agent, SBC. ---
-    if (o.sip?.enabled !== false) {
-      const sipSide = await startLocalSipSide({ doc: aws.doc, tableName: config.tableName, log: o.log, ...(o.sip?.host ? { sip: { host: o.sip.host, port: o.sip.port ?? 5060 } } : {}) });
+    if (sipOn) {
+      const rtp = o.sip?.rtpengine;
+      const sipSide = await startLocalSipSide({
+        doc: aws.doc, tableName: config.tableName, log: o.log,
+        ...(o.sip?.host ? { sip: { host: o.sip.host, port: o.sip.port ?? 5060 } } : {}),
+        ...(rtp ? { rtpengine: { ...rtp, host: rtp.host ?? sipHost } } : {}),
+        control,
+        gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
+      });
       stops.push(() => sipSide.stop());
       components.push(...sipSide.components);
     }

@@ -7,6 +7,8 @@ export interface LocalSecrets {
   jwtSigningKey: string;
   turnSecret: string;
   drachtioSecret: string;
+  /** Shared by signalling and the SBC's WebRTC ⇄ SIP gateway (`x-cpaas-gateway-secret`, docs/gateway.md). */
+  gatewaySecret: string;
 }
 
 /**
@@ -22,8 +24,9 @@ export function loadOrCreateSecrets(dataDir: string, adminKeyFromEnv?: string): 
   if (existsSync(file)) {
     secrets = JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets;
     secrets.drachtioSecret ??= gen();
+    secrets.gatewaySecret ??= gen();
   } else {
-    secrets = { adminKey: `adm_${gen()}`, jwtSigningKey: gen(), turnSecret: gen(), drachtioSecret: gen() };
+    secrets = { adminKey: `adm_${gen()}`, jwtSigningKey: gen(), turnSecret: gen(), drachtioSecret: gen(), gatewaySecret: gen() };
     created = true;
   }
   if (adminKeyFromEnv) secrets.adminKey = adminKeyFromEnv;

@@ -24,6 +24,8 @@ export interface LocalSipOptions {
   sip?: { host: string; port: number };
   rtpengine?: { host: string; ngPort: number; httpPort: number; minPort: number; maxPort: number };
   control?: { host: string; port: number };
+  /** The WebRTC ⇄ SIP gateway (docs/gateway.md): the secret shared with signalling and signalling's URL. */
+  gateway?: { secret: string; signallingUrl: string };
 }
 
 export interface LocalComponent { name: string; running: boolean; detail: string; fix?: string }
@@ -89,6 +91,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
         health: { optionsIntervalSeconds: 30, failuresToDown: 2 },
       },
       srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: secret,
+      ...(o.gateway ? { gateway: { secret: o.gateway.secret, signallingUrl: o.gateway.signallingUrl, ringTimeoutSeconds: 30, transcode: 'prefer-opus' as const, allowExternalSipUris: false } } : {}),
     });
     stops.push(() => sbc.close());
     components.push({
@@ -96,6 +99,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       running: true,
       detail: `sip:${sip.host}:${sip.port} udp+tcp (registrar, calls), status http://${sbc.controlAddress?.host}:${sbc.controlAddress?.port}/v1/status`,
     });
+    if (o.gateway) components.push({ name: 'WebRTC ⇄ SIP gateway', running: !!rtpengine, detail: rtpengine ? 'browsers dial SIP users/numbers (demo call page), SIP calls reach browser identities' : 'needs rtpengine' });
     return { components, stop };
   } catch (err) {
     await stop();
