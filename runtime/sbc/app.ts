@@ -33,8 +33,15 @@ import type { DialTarget } from './routing/target.js';
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
 // --- end gateway ---
+// --- security (docs/security.md) ---
+import { Value } from 'typebox/value';
+import { SecurityConfig } from './security/config.js';
+import { SipFirewall, createSecurityMetrics } from './security/firewall.js';
+import { CallGuard, type SecurityAlert } from './security/call-guard.js';
+import type { SecuritySource } from '../core/storage/security.js';
+// --- end security ---
 
-export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string; cacheSeconds?: number };
+export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string; cacheSeconds?: number; security?: Partial<SecurityConfig> /* security (docs/security.md) */ };
 
 export interface SbcDeps {
   config: SbcAppConfig;
@@ -52,6 +59,10 @@ export interface SbcDeps {
   // --- gateway (docs/gateway.md): the WebRTC ⇄ SIP gateway; its ringer replaces `ringer` ---
   gateway?: GatewayOptions & { signallingUrl?: string; notifier?: GatewayNotifier };
   // --- end gateway ---
+  // --- security (docs/security.md): per-tenant lists/policies (absent = config only) and alert delivery ---
+  securitySource?: SecuritySource;
+  onSecurityAlert?: (a: SecurityAlert) => void;
+  // --- end security ---
 }
 
 export interface SbcApp {
@@ -66,6 +77,8 @@ export interface SbcApp {
   cdr: CdrWriter;
   /** The WebRTC ⇄ SIP gateway when configured. */
   gateway?: Gateway;
+  /** The firewall and call admission control (docs/security.md). */
+  security: { firewall: SipFirewall; calls: CallGuard };
   status(): { activeCalls: number; registrations: Record<string, number>; mediaNodes: ReturnType<MediaNodePool['status']> };
   close(): Promise<void>;
 }
@@ -100,7 +113,17 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const ringer: IdentityRinger = d.gateway ? { ring: (r) => gateway!.ringer.ring(r) } : (d.ringer ?? unavailableRinger);
   // --- end gateway ---
   const digest = new DigestAuthenticator({ secret: d.nonceSecret, nonceTtlSeconds: config.registrar.nonceTtlSeconds, clock });
-  const admitter = new Admitter({ repo, digest, carrierRealm: config.carrierRealm ?? 'cpaas' });
+  // --- security (docs/security.md) ---
+  const securityConfig = Value.Default(SecurityConfig, Value.Clone(config.security ?? {})) as SecurityConfig;
+  const securityMetrics = createSecurityMetrics(metrics.registry);
+  let mediaAvailable = () => true;
+  const firewall = new SipFirewall({
+    config: securityConfig, clock, log: log.child({ component: 'security' }), metrics: securityMetrics, repo,
+    ...(d.securitySource ? { source: d.securitySource } : {}), mediaAvailable: () => mediaAvailable(),
+  });
+  const callGuard = new CallGuard({ firewall, clock, log: log.child({ component: 'security' }), metrics: securityMetrics, ...(d.onSecurityAlert ? { onAlert: d.onSecurityAlert } : {}) });
+  // --- end security ---
+  const admitter = new Admitter({ repo, digest, carrierRealm: config.carrierRealm ?? 'cpaas', guard: firewall });
   const router = new CallRouter(repo);
   const cdr = new CdrWriter({ repo, clock, log });
   const media = new MediaNodePool({
@@ -108,6 +131,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     timeoutMs: config.rtpengine.timeoutMs, refreshMs: config.rtpengine.refreshSeconds * 1000, clock, log,
   });
   await media.start();
+  mediaAvailable = () => media.status().some((n) => n.source === 'static' || n.live); // security: overload 503
   const health = new GatewayHealthMonitor({
     repo, clock, log, intervalMs: config.health.optionsIntervalSeconds * 1000, failuresToDown: config.health.failuresToDown,
     ping: (uri, timeoutMs) => new Promise<number>((resolve) => {
@@ -156,9 +180,13 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     },
   };
 
+  srf.use(firewall.middleware()); // security (docs/security.md): first middleware, before admission
+
   srf.invite((req, res) => {
+    const releases: Array<() => void> = []; // security: CAC slots held by this INVITE
     void (async () => {
-      if (calls.size >= config.limits.maxConcurrentCalls) {
+      const emergency = firewall.isEmergency(req.uri); // security: emergency calls skip the limits
+      if (calls.size >= config.limits.maxConcurrentCalls && !emergency) {
         metrics.callsRejected.inc({ status: '503' });
         return res.send(503, 'Maximum Calls In Progress', {});
       }
@@ -174,7 +202,16 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       }
       const { caller } = adm;
       health.track(caller.tenantId);
-      if ((perTenant.get(caller.tenantId) ?? 0) >= config.limits.maxCallsPerTenant) {
+      // --- security (docs/security.md) ---
+      const verdict = await callGuard.check({ caller, requestUri: req.uri, fromUri: req.get('From'), source: req.source_address });
+      if (!verdict.ok) {
+        metrics.callsRejected.inc({ status: String(verdict.status) });
+        return res.send(verdict.status, verdict.reason, { headers: { Reason: `SIP;cause=${verdict.status};text="${verdict.text}"` } });
+      }
+      releases.push(verdict.release);
+      // --- end security ---
+      if ((perTenant.get(caller.tenantId) ?? 0) >= config.limits.maxCallsPerTenant && !emergency) {
+        verdict.release();
         metrics.callsRejected.inc({ status: '503' });
         return res.send(503, 'Maximum Calls In Progress', {});
       }
@@ -182,6 +219,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       const fromUri = req.get('From');
       const decision = await router.route(caller, { requestUri: req.uri, fromUri, headers: passHeaders((h) => (req.has(h) ? req.get(h) : undefined)) });
       if (decision.kind === 'reject') {
+        verdict.release(); // security
         if (decision.status >= 500) metrics.callsFailed.inc();
         log.info({ status: decision.status, tenantId: caller.tenantId, to: userOf(req.uri) }, 'call not routable');
         return res.send(decision.status, decision.reason, {});
@@ -196,6 +234,14 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       }, req, res, new MediaSession(media.pick(), id, callLog), callLog);
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
+      // --- security: per-tenant max call duration ---
+      const maxTimer = verdict.maxCallSeconds ? setTimeout(() => void session.hangup('local-hangup', 'tenant max call duration'), verdict.maxCallSeconds * 1000) : undefined;
+      maxTimer?.unref();
+      session.onEnded(() => {
+        verdict.release();
+        if (maxTimer) clearTimeout(maxTimer);
+      });
+      // --- end security ---
       session.onEnded(() => {
         calls.delete(id);
         perTenant.set(caller.tenantId, Math.max(0, (perTenant.get(caller.tenantId) ?? 1) - 1));
@@ -208,6 +254,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       if (decision.kind === 'identity') return connectIdentity(session, ringer, decision.identity);
       return session.connect(decision.targets);
     })().catch((err: unknown) => {
+      for (const r of releases) r(); // security
       const e = err instanceof Srf.SipError ? AppError.fromSipError(err) : toAppError(err);
       metrics.callsFailed.inc();
       if (e.code === 'MEDIA_UNAVAILABLE') log.error({ err: e }, 'no media node for a call');
@@ -235,6 +282,17 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   });
   control.addRoute('GET', '/v1/status', () => ({ status: 200, body: status() }));
   control.addRoute('GET', '/metrics', () => ({ status: 200, body: metrics.registry.render() }));
+  // --- security (docs/security.md): bans and locks on the private control server ---
+  control.addRoute('GET', '/v1/security/bans', () => ({ status: 200, body: { items: firewall.listBans(), callsInSetup: firewall.callsInSetup } }));
+  control.addRoute('POST', '/v1/security/bans', (r) => {
+    const b = r.body as { source?: unknown; seconds?: unknown } | undefined;
+    if (typeof b?.source !== 'string' || !/^[0-9a-fA-F.:]+$/.test(b.source)) return { status: 400, body: { code: 'INVALID_PAYLOAD', message: 'source must be an IP address' } };
+    firewall.ban(b.source, 'manual', typeof b.seconds === 'number' && b.seconds > 0 ? b.seconds : undefined);
+    return { status: 200, body: { items: firewall.listBans() } };
+  });
+  control.addRoute('DELETE', '/v1/security/bans/:source', (r) => ({ status: firewall.unban(r.params.source!) ? 204 : 404, body: '' }));
+  control.addRoute('DELETE', '/v1/security/locks/:user', (r) => ({ status: firewall.unlock(r.params.user!) ? 204 : 404, body: '' }));
+  // --- end security ---
   // --- gateway (docs/gateway.md) ---
   if (d.gateway) {
     const g = d.gateway;
@@ -250,13 +308,14 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   log.info({ control: controlAddress, localHost: d.localHost }, 'SBC ready');
 
   return {
-    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, media, cdr, status, ...(gateway ? { gateway } : {}),
+    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, security: { firewall, calls: callGuard }, media, cdr, status, ...(gateway ? { gateway } : {}),
     activeCalls: () => [...calls.values()],
     onCallEnded: (cb) => {
       endListeners.add(cb);
       return () => endListeners.delete(cb);
     },
     async close() {
+      firewall.close(); // security
       await health.stop();
       await gateway?.close(); // gateway (docs/gateway.md)
       await Promise.all([...calls.values()].map((c) => c.hangup('local-hangup', 'shutdown').catch((err: unknown) => log.warn({ err }, 'hangup at shutdown failed'))));

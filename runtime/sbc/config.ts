@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { AwsConfig, LogLevel, SecretRef } from '../core/config/common.js';
+import { SecurityConfig } from './security/config.js'; // security (docs/security.md)
 
 export const NgTarget = Type.Object(
   {
@@ -125,6 +126,10 @@ export const SbcConfig = Type.Object(
       ),
     ),
     // --- end gateway ---
+    // --- security (docs/security.md) ---
+    /** The SIP-aware firewall: rate limits, bans, scanner signatures, lockouts, lists, overload, CAC defaults. */
+    security: SecurityConfig,
+    // --- end security ---
     /** Id of this SBC instance (registrations record it). Defaults to the hostname in main.ts. */
     instanceId: Type.Optional(Type.String()),
   },
