@@ -70,7 +70,6 @@ export class SipFirewall {
   private readonly sourceFailures: WindowCounter;
   private readonly locks = new Map<string, number>();
   private readonly inSetup = new Map<object, number>();
-  private readonly signatures: string[];
   private global: Compiled;
   private globalAt = -Infinity;
   private globalLoading?: Promise<void>;
@@ -83,7 +82,6 @@ export class SipFirewall {
     this.unknownUsers = new DistinctCounter(w);
     this.userFailures = new WindowCounter(w);
     this.sourceFailures = new WindowCounter(w);
-    this.signatures = o.config.scannerSignatures.map((s) => s.toLowerCase());
     this.global = compile({ ...EMPTY_LISTS, allowCidrs: o.config.allowCidrs, blockCidrs: o.config.blockCidrs, blockCallers: o.config.blockNumbers, blockCallees: o.config.blockNumbers });
     o.metrics.activeBans.collect(() => this.bans.size);
     this.timer = setInterval(() => this.sweep(), 1000);
@@ -279,10 +277,11 @@ export class SipFirewall {
   }
 
   private scanner(req: Srf.SrfRequest): boolean {
-    if (this.signatures.length === 0) return false;
+    const signatures = this.o.config.scannerSignatures; // read each time: the list can be changed at run time
+    if (signatures.length === 0) return false;
     const text = ['User-Agent', 'From', 'To', 'Contact', 'Organization', 'Server']
       .map((h) => (req.has(h) ? req.get(h) : '')).join('\n').toLowerCase();
-    return this.signatures.some((s) => text.includes(s));
+    return signatures.some((s) => text.includes(s.toLowerCase()));
   }
 
   private overRate(source: string, method: string): boolean {
