@@ -33,6 +33,8 @@ export interface LocalPlatformOptions {
     enabled?: boolean; host?: string; port?: number;
     rtpengine?: { host?: string; ngPort: number; httpPort: number; minPort: number; maxPort: number };
     controlPort?: number;
+    /** Tenants whose calls are recorded from the start ('*' = all); default none (recording on demand). */
+    recordTenants?: string[];
   };
   log: Logger;
 }
@@ -131,6 +133,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         ...(rtp ? { rtpengine: { ...rtp, host: rtp.host ?? sipHost } } : {}),
         control,
         gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
+        recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [] },
       });
       stops.push(() => sipSide.stop());
       components.push(...sipSide.components);

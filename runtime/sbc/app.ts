@@ -33,6 +33,7 @@ import type { DialTarget } from './routing/target.js';
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
 // --- end gateway ---
+import { RecordingPolicy, mountRecordingRoutes, type RecordingOptions } from './recording/recording.js'; // recording (docs/recordings.md)
 // --- security (docs/security.md) ---
 import { Value } from 'typebox/value';
 import { SecurityConfig } from './security/config.js';
@@ -59,6 +60,8 @@ export interface SbcDeps {
   // --- gateway (docs/gateway.md): the WebRTC ⇄ SIP gateway; its ringer replaces `ringer` ---
   gateway?: GatewayOptions & { signallingUrl?: string; notifier?: GatewayNotifier };
   // --- end gateway ---
+  /** Recording (docs/recordings.md § SBC): tenants recorded from the start; others on demand (control API). */
+  recording?: RecordingOptions;
   // --- security (docs/security.md): per-tenant lists/policies (absent = config only) and alert delivery ---
   securitySource?: SecuritySource;
   onSecurityAlert?: (a: SecurityAlert) => void;
@@ -112,6 +115,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   let gateway: Gateway | undefined;
   const ringer: IdentityRinger = d.gateway ? { ring: (r) => gateway!.ringer.ring(r) } : (d.ringer ?? unavailableRinger);
   // --- end gateway ---
+  const recording = new RecordingPolicy(d.recording); // recording (docs/recordings.md)
   const digest = new DigestAuthenticator({ secret: d.nonceSecret, nonceTtlSeconds: config.registrar.nonceTtlSeconds, clock });
   // --- security (docs/security.md) ---
   const securityConfig = Value.Default(SecurityConfig, Value.Clone(config.security ?? {})) as SecurityConfig;
@@ -232,6 +236,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
         fromUri, toUri: req.uri,
         callerUser: caller.kind === 'device' ? caller.user.username : (toE164(userOf(fromUri), caller.trunk.countryCode) ?? userOf(fromUri)),
       }, req, res, new MediaSession(media.pick(), id, callLog), callLog);
+      recording.apply(session.media, caller.tenantId, id, [userOf(fromUri), userOf(req.uri)]); // recording
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
       // --- security: per-tenant max call duration ---
@@ -299,11 +304,22 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     gateway = new Gateway({
       srf, repo, media, cdr, clock, log: log.child({ component: 'gateway' }),
       notifier: g.notifier ?? httpNotifier({ url: g.signallingUrl ?? '', secret: g.secret, log }),
-      limits: config.limits, localHost: () => d.localHost, findSession: (id) => calls.get(id), options: g,
+      limits: config.limits, localHost: () => d.localHost, findSession: (id) => calls.get(id), options: g, recording,
     });
     gateway.mount(control);
   }
   // --- end gateway ---
+  // --- recording (docs/recordings.md): POST /v1/calls/{id}/recording (start|stop) on a live SIP or gateway call ---
+  mountRecordingRoutes(control, {
+    find: (id) => {
+      const c = calls.get(id);
+      if (c) return { tenantId: c.info.tenantId, media: c.media, parties: [userOf(c.info.fromUri), userOf(c.info.toUri)] };
+      return gateway?.recordable(id);
+    },
+    ...(d.gateway ? { secret: d.gateway.secret } : {}),
+    log: log.child({ component: 'recording' }),
+  });
+  // --- end recording ---
   const controlAddress = config.control.port >= 0 ? await control.listen(config.control.host, config.control.port) : undefined;
   log.info({ control: controlAddress, localHost: d.localHost }, 'SBC ready');
 

@@ -4,6 +4,7 @@
  * runtime/local/platform.ts; returns component lines for its report and one stop function.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../core/logging.js';
@@ -16,6 +17,15 @@ import { buildSbcApp, connectSrf, sipHostFromHostports } from './app.js';
 import { createSipRepository } from './repository.js';
 import { RtpEngineNode } from './media/rtpengine.js';
 import { ngPing } from './media/ng-ping.js';
+// --- recording (docs/recordings.md): rtpengine pcap → the media agent's pipeline → s3rver → webhook ---
+import { mkdirSync } from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Db } from '../core/storage/db.js';
+import { RecordingRepository } from '../core/storage/recordings.js';
+import { TenantRepository } from '../core/storage/tenants.js';
+import { WebhookSender } from '../core/webhooks.js';
+import { RecordingPipeline } from '../media-agent/recordings/pipeline.js';
+// --- end recording ---
 
 export interface LocalSipOptions {
   doc: DynamoDBDocumentClient;
@@ -26,6 +36,11 @@ export interface LocalSipOptions {
   control?: { host: string; port: number };
   /** The WebRTC ⇄ SIP gateway (docs/gateway.md): the secret shared with signalling and signalling's URL. */
   gateway?: { secret: string; signallingUrl: string };
+  /**
+   * Recording (docs/recordings.md): rtpengine writes pcaps under `<dir>/rtpengine`, the media agent's pipeline spools
+   * under `<dir>/spool` and uploads to `bucket`; `tenants` are recorded from the start ('*' = all), others on demand.
+   */
+  recordings?: { dir: string; s3: S3Client; bucket: string; tenants: string[] };
 }
 
 export interface LocalComponent { name: string; running: boolean; detail: string; fix?: string }
@@ -43,12 +58,15 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
   try {
     const repo = createSipRepository({ doc: o.doc, tableName: o.tableName, clock: systemClock });
     let rtpengine: Daemon | undefined;
+    const recDir = o.recordings ? join(o.recordings.dir, 'rtpengine') : undefined;
+    if (recDir) mkdirSync(recDir, { recursive: true });
     if (hasExecutable('rtpengine')) {
       try {
         rtpengine = await startDaemon({
           name: 'rtpengine', command: 'rtpengine', log,
           args: ['--config-file=none', '--table=-1', `--interface=${rtp.host}`, `--listen-ng=${rtp.host}:${rtp.ngPort}`,
-            `--listen-http=${rtp.host}:${rtp.httpPort}`, `--port-min=${rtp.minPort}`, `--port-max=${rtp.maxPort}`, '--foreground', '--log-stderr'],
+            `--listen-http=${rtp.host}:${rtp.httpPort}`, `--port-min=${rtp.minPort}`, `--port-max=${rtp.maxPort}`, '--foreground', '--log-stderr',
+            ...(recDir ? ['--recording-method=pcap', `--recording-dir=${recDir}`, '--delete-delay=0'] : [])],
           ready: () => ngPing(rtp.host, rtp.ngPort),
         });
         stops.push(() => rtpengine!.stop());
@@ -76,6 +94,24 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
         node.close();
       });
       components.push({ name: 'media agent', running: true, detail: `heartbeating ${node.id} into the media-node registry every 5 s` });
+      // --- recording (docs/recordings.md) ---
+      if (o.recordings && recDir) {
+        const rc = o.recordings;
+        const db = new Db(o.doc, o.tableName, systemClock);
+        const webhooks = new WebhookSender({ log });
+        const pipeline = new RecordingPipeline({
+          recordingDir: recDir, spoolDir: join(rc.dir, 'spool'), s3: rc.s3, bucket: rc.bucket,
+          recordings: new RecordingRepository(db), tenants: new TenantRepository(db), webhooks,
+          log: log.child({ component: 'recordings' }), nodeId: node.id, scanIntervalMs: 500,
+        });
+        await pipeline.start();
+        stops.push(async () => {
+          await pipeline.stop();
+          webhooks.close();
+        });
+        components.push({ name: 'recordings', running: true, detail: `rtpengine pcap → WAV → s3 bucket ${rc.bucket} (spool ${join(rc.dir, 'spool')}); recorded from the start: ${rc.tenants.length ? rc.tenants.join(',') : 'none (POST /v1/calls/{id}/recording on the SBC control API)'}` });
+      }
+      // --- end recording ---
     }
 
     const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret, log });
@@ -92,6 +128,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       },
       srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: secret,
       ...(o.gateway ? { gateway: { secret: o.gateway.secret, signallingUrl: o.gateway.signallingUrl, ringTimeoutSeconds: 30, transcode: 'prefer-opus' as const, allowExternalSipUris: false } } : {}),
+      ...(o.recordings ? { recording: { tenants: o.recordings.tenants } } : {}),
     });
     stops.push(() => sbc.close());
     components.push({

@@ -1,6 +1,6 @@
 /**
  * `npm start` with the gateway wired on both sides (docs/gateway.md § npm start): the local platform on loopback
- * 127.0.8.20 (HTTP) / 127.0.8.21 (SIP, rtpengine ng 22341, media 34500–34999), a baresip phone registered with the
+ * 127.0.8.20 (HTTP) / 127.0.8.21 (SIP, rtpengine ng 22341, media 34300–34599), a baresip phone registered with the
  * local SBC as a SIP user of the `local` tenant, and the demo's call page in Chromium using only the public SDK:
  *   - the page's dial pad dials the phone: media both ways, a DTMF key reaches the phone, hang up
  *   - the phone calls a browser identity: the page's incoming phone call panel accepts, media flows
@@ -68,7 +68,7 @@ describe.skipIf(!available)('npm start: demo call page ⇄ SIP phone through the
     platform = await startLocalPlatform({
       dataDir, rootDir: resolve('.'), host: HTTP_HOST, port: 0,
       turn: { enabled: false, port: 0, minPort: 0, maxPort: 0 },
-      sip: { host: SIP_HOST, port: 5060, rtpengine: { ngPort: 22341, httpPort: 22342, minPort: 34500, maxPort: 34999 }, controlPort: await freePort(SIP_HOST) },
+      sip: { host: SIP_HOST, port: 5060, rtpengine: { ngPort: 22341, httpPort: 22342, minPort: 34300, maxPort: 34599 }, controlPort: await freePort(SIP_HOST) },
       log: silentLogger,
     });
     expect(platform.components.find((c) => c.name.startsWith('WebRTC'))).toMatchObject({ running: true });
@@ -81,7 +81,7 @@ describe.skipIf(!available)('npm start: demo call page ⇄ SIP phone through the
       const r = await api('/v1/sip/users', { method: 'POST', json: { username, password: `pw-${username}-123456`, ...extra } });
       expect(r.status, await r.clone().text()).toBe(201);
     }
-    dave = await startPhone({ name: 'dave', ip: '127.0.8.22', password: 'pw-dave-123456', codecs: 'opus/48000/2,PCMU/8000/1', toneHz: 550, domain, proxy: `${SIP_HOST}:5060` });
+    dave = await startPhone({ name: 'dave', ip: '127.0.8.22', password: 'pw-dave-123456', codecs: 'opus/48000/2,PCMU/8000/1', toneHz: 550, domain, proxy: `${SIP_HOST}:5060`, ports: { ctrl: 4490, rtp: 7260 } });
     await until(async () => ((await (await api('/v1/sip/users/dave/registrations')).json()) as { items: unknown[] }).items.length > 0, 'dave registered with the local SBC', 10_000);
     browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true,

@@ -40,6 +40,7 @@ import { isNumberLike, toE164, userOf } from '../routing/numbers.js';
 import type { DialTarget } from '../routing/target.js';
 import { addBundle, browserOfferCodecs, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
 import { GATEWAY_SECRET_HEADER, type GatewayNotifier } from './notifier.js';
+import type { RecordingPolicy, RecordableCall } from '../recording/recording.js';
 
 export interface GatewayOptions {
   /** Shared secret signalling sends in `x-cpaas-gateway-secret` (and the SBC sends back). */
@@ -63,6 +64,8 @@ export interface GatewayDeps {
   /** The SBC's CallSession of an inbound identity call (for control of its SIP leg). */
   findSession(callId: string): CallSession | undefined;
   options: GatewayOptions;
+  /** Which tenants record from the start (runtime/sbc/recording). */
+  recording?: RecordingPolicy;
 }
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -290,6 +293,12 @@ export class Gateway {
     this.ringer = { ring: (req) => this.ring(req) };
   }
 
+  /** A browser-originated call for the recording endpoint (inbound ones are the SBC's own CallSessions). */
+  recordable(callId: string): RecordableCall | undefined {
+    const c = this.calls.get(callId);
+    return c instanceof OutboundCall && c.media.active ? { tenantId: c.owner.tenantId, media: c.media, parties: [c.owner.identity, c.target?.toUser ?? 'sip'] } : undefined;
+  }
+
   /** Browser-originated calls in progress (inbound ones are the SBC's own CallSessions). */
   get outboundCalls(): number {
     let n = 0;
@@ -327,6 +336,7 @@ export class Gateway {
     const { targets, toLabel } = await this.resolve(b.tenantId, b.to, b.identity);
     const from = await this.callerId(b.tenantId, b.callerId, b.identity);
     const media = new MediaSession(d.media.pick(), id, log, { a: 'browser', b: 'sip' });
+    d.recording?.apply(media, b.tenantId, id, [b.identity, toLabel]);
     let offer: string;
     try {
       offer = cleanForSip(await media.offer(b.sdp, 'a', 'sip', browserOfferCodecs(b.sdp, d.options.transcode)));

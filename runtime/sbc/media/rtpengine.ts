@@ -112,6 +112,11 @@ export class MediaSession {
   private deleted = false;
   private deletePromise?: Promise<MediaQuality | undefined>;
   private readonly log: Logger;
+  /**
+   * Recording (docs/recordings.md, runtime/sbc/recording): when set, every offer carries `'record call': 'yes'` and
+   * this `metadata` string (tenant, call, parties) for the media agent's pipeline.
+   */
+  record?: { metadata: string };
 
   constructor(
     readonly node: RtpEngineNode,
@@ -138,6 +143,7 @@ export class MediaSession {
     const res = await this.node.command('offer', {
       ...MEDIA_PROFILES[profile],
       ...extra,
+      ...(this.record ? { 'record call': 'yes', metadata: this.record.metadata } : {}), // recording
       'call-id': this.id,
       'from-tag': fromTag,
       'to-tag': toTag,
@@ -180,6 +186,16 @@ export class MediaSession {
   /** Sends RFC 2833 DTMF toward the leg `to` (needs RTP flowing and inject-DTMF on the call). */
   async playDtmf(to: 'a' | 'b', digit: string, durationMs = 160): Promise<void> {
     await this.node.command('playDTMF', { 'call-id': this.id, 'from-tag': this.tags[to === 'a' ? 'b' : 'a'], code: digit, duration: durationMs });
+  }
+
+  /** Starts (or stops) recording the whole call mid-call (ng startRecording/stopRecording; pcap method). */
+  async setRecording(on: boolean, metadata?: string): Promise<void> {
+    if (on) {
+      this.record = { metadata: metadata ?? this.record?.metadata ?? '' };
+      await this.node.command('startRecording', { 'call-id': this.id, ...(this.record.metadata ? { metadata: this.record.metadata } : {}) });
+    } else {
+      await this.node.command('stopRecording', { 'call-id': this.id });
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Gateway test bed on loopback 127.0.8.0/24 (docs/gateway.md): rtpengine (userspace, ng 127.0.8.9:22340, media
- * 34000–34499), the SIP engine on 127.0.8.3:5060 with the SBC app + gateway in-process, the platform (signalling,
+ * 34000–34299), the SIP engine on 127.0.8.3:5060 with the SBC app + gateway in-process, the platform (signalling,
  * stand-ins) with the gateway configured, baresip phones (127.0.8.x, ctrl_tcp 4480–4499, RTP 7200–7299) and one
  * Chromium with --allow-loopback-in-peer-connection (rtpengine is reached directly, no TURN).
  */
@@ -61,14 +61,16 @@ export interface Phone {
 let ctrlPort = 4480;
 let rtpBase = 7200;
 
-export async function startPhone(o: { name: string; ip: string; password: string; codecs: string; toneHz: number; sipPort?: number; domain?: string; proxy?: string }): Promise<Phone> {
+export async function startPhone(o: { name: string; ip: string; password: string; codecs: string; toneHz: number; sipPort?: number; domain?: string; proxy?: string; ports?: { ctrl: number; rtp: number; rtpCount?: number } }): Promise<Phone> {
   const dir = mkdtempSync(path.join(tmpdir(), `gw-${o.name}-`));
   mkdirSync(path.join(dir, 'dumps'));
   const wav = path.join(dir, 'tone.wav');
   execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', wav, 'synth', '60', 'sine', String(o.toneHz), 'vol', '0.5']);
-  const port = ctrlPort++;
-  const rtp = `${rtpBase}-${rtpBase + 19}`;
-  rtpBase += 20;
+  // Test files run in parallel workers: a file that runs next to another passes its own ports.
+  const port = o.ports?.ctrl ?? ctrlPort++;
+  const base = o.ports?.rtp ?? rtpBase;
+  const rtp = `${base}-${base + (o.ports?.rtpCount ?? 20) - 1}`;
+  if (!o.ports) rtpBase += 20;
   const sipPort = o.sipPort ?? 5070;
   writeFileSync(path.join(dir, 'config'), [
     `sip_listen ${o.ip}:${sipPort}`, `net_interface ${o.ip}`, 'poll_method epoll', 'call_max_calls 4',
@@ -210,7 +212,7 @@ export async function startGatewayBed(): Promise<GatewayBed> {
     name: 'rtpengine',
     command: 'rtpengine',
     args: ['--config-file=none', '--table=-1', `--interface=${NET.rtp}`, `--listen-ng=${NET.rtp}:${NET.ngPort}`,
-      '--port-min=34000', '--port-max=34499', '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0'],
+      '--port-min=34000', '--port-max=34299', '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0'],
     ready: () => ngPing(NET.rtp, NET.ngPort),
   });
   const engine: SipEngine = await startSipEngine({
