@@ -3,7 +3,8 @@
  * with rtpengine, and baresip phones registered as SIP users of the tenant.
  *   (a) the browser dials alice (opus + PCMU): media both ways, hold/resume, hangup → CDR ended
  *   (b) bob's phone dials a browser identity: incoming-phone-call → accept → media both ways → bob hangs up
- *   (c) the browser dials carol (PCMU only): audio both ways, DTMF digits reach the phone
+ *   (c) the browser dials carol (PCMU only): browser leg opus, phone PCMU (rtpengine transcodes), audio both ways,
+ *       DTMF digits reach the phone
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,7 +162,7 @@ describe.skipIf(!available)('WebRTC ⇄ SIP gateway (Chromium ⇄ SBC/rtpengine 
     await page.context().close();
   }, 30_000);
 
-  it('(c) a PCMU-only phone: audio both ways, DTMF reaches the phone', async () => {
+  it('(c) a PCMU-only phone: opus ⇄ PCMU transcoded, audio both ways, DTMF reaches the phone', async () => {
     const page = await bed.page('web-carol');
     await page.evaluate(async () => {
       const G = (window as unknown as { G: Record<string, any> }).G;
@@ -173,8 +174,8 @@ describe.skipIf(!available)('WebRTC ⇄ SIP gateway (Chromium ⇄ SBC/rtpengine 
       const st = (lastSeen = await audioStats(page));
       return !!st && st.packetsReceived > 100 && st.audioLevel > 0;
     }, 'transcoded audio at the browser');
-    // Not transcoded (yet): Chrome also offers PCMU and rtpengine 10.5 passes it through despite the mask (docs/gateway.md).
-    expect((await audioStats(page))!.codec).toBe('audio/PCMU');
+    // Transcoded: the browser leg runs opus (G.711 kept from rtpengine's view of the browser offer), the phone PCMU.
+    expect((await audioStats(page))!.codec).toBe('audio/opus');
     // DTMF: RFC 2833 injected by rtpengine (inject-DTMF on offer and answer) reaches the phone.
     await page.evaluate(() => (window as unknown as { G: Record<string, any> }).G.call.sendDtmf('5#'));
     await until(() => carol.dtmf() === '5#', 'DTMF 5# at carol', 5_000);
@@ -184,6 +185,25 @@ describe.skipIf(!available)('WebRTC ⇄ SIP gateway (Chromium ⇄ SBC/rtpengine 
     expect(dec.some((d) => d.peakRms > 300), JSON.stringify(dec)).toBe(true);
     const enc = carol.dumps('enc').map(analyseWav);
     expect(enc.some((d) => Math.abs(d.hz - 880) < 60), JSON.stringify(enc)).toBe(true);
+    await page.context().close();
+  }, 30_000);
+  it('(d) a PCMU-only phone dials a browser identity: the browser leg is opus, audio both ways', async () => {
+    const page = await bed.page('web-bob');
+    carol.events.length = 0;
+    await carol.command('dial', `sip:webbob@${DOMAIN}`);
+    await until(() => page.evaluate(() => !!(window as unknown as { G: Record<string, any> }).G.incoming), 'incoming-phone-call');
+    await page.evaluate(async () => {
+      const G = (window as unknown as { G: Record<string, any> }).G;
+      await G.incoming.accept({ media: G.media });
+    });
+    await carol.waitEvent('CALL_ESTABLISHED');
+    await until(async () => {
+      const st = (lastSeen = await audioStats(page, 'incoming'));
+      return !!st && st.packetsReceived > 100 && st.audioLevel > 0 && st.packetsSent > 50;
+    }, 'transcoded audio both ways at the browser');
+    expect((await audioStats(page, 'incoming'))!.codec).toBe('audio/opus');
+    await carol.command('hangup');
+    await carol.waitEvent('CALL_CLOSED');
     await page.context().close();
   }, 30_000);
 });

@@ -38,7 +38,7 @@ import { hasTelephoneEvent } from '../calls/dtmf.js';
 import { planOutbound } from '../routing/lcr.js';
 import { isNumberLike, toE164, userOf } from '../routing/numbers.js';
 import type { DialTarget } from '../routing/target.js';
-import { addBundle, browserOfferCodecs, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
+import { addBundle, browserOfferCodecs, browserOfferForRtpengine, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
 import { GATEWAY_SECRET_HEADER, type GatewayNotifier } from './notifier.js';
 import type { RecordingPolicy, RecordableCall } from '../recording/recording.js';
 
@@ -339,7 +339,7 @@ export class Gateway {
     d.recording?.apply(media, b.tenantId, id, [b.identity, toLabel]);
     let offer: string;
     try {
-      offer = cleanForSip(await media.offer(b.sdp, 'a', 'sip', browserOfferCodecs(b.sdp, d.options.transcode)));
+      offer = cleanForSip(await media.offer(browserOfferForRtpengine(b.sdp, d.options.transcode), 'a', 'sip', browserOfferCodecs(b.sdp, d.options.transcode)));
     } catch (err) {
       await media.delete();
       throw err instanceof AppError ? err : new AppError('MEDIA_UNAVAILABLE', 'rtpengine offer failed', { retryable: true }, { cause: err });

@@ -54,7 +54,35 @@ const BROWSER_ONLY = ['red', 'G722', 'CN', 'ISAC', 'ILBC'];
 export function browserOfferCodecs(browserSdp: string, policy: TranscodePolicy): RtpEngineOptions {
   const codecs = audioCodecs(browserSdp);
   if (policy === 'passthrough' || !codecs.includes('OPUS')) return { codec: { strip: BROWSER_ONLY } };
-  return { codec: { strip: BROWSER_ONLY, mask: G711.filter((c) => codecs.includes(c)), transcode: G711 } };
+  return { codec: { strip: BROWSER_ONLY, transcode: G711 } };
+}
+
+/**
+ * The browser's offer as rtpengine gets it: with 'prefer-opus' and opus offered, G.711 is removed, so rtpengine
+ * knows only opus for the browser leg and must transcode when the SIP party answers with G.711 only. (rtpengine
+ * 10.5 ignored `codec.mask` and `codec.strip` + `transcode` for this: it answered the browser with PCMU because
+ * Chrome had offered it — measured.)
+ */
+export function browserOfferForRtpengine(browserSdp: string, policy: TranscodePolicy): string {
+  const codecs = audioCodecs(browserSdp);
+  if (policy === 'passthrough' || !codecs.includes('OPUS')) return browserSdp;
+  return removeCodecs(browserSdp, G711);
+}
+
+/** Removes codecs (by name, any clock rate) from every audio m-line, with their rtpmap/fmtp/rtcp-fb lines. */
+export function removeCodecs(sdp: string, names: string[]): string {
+  const s = sdpTransform.parse(sdp);
+  const drop = new Set(names.map((n) => n.toUpperCase()));
+  for (const m of s.media) {
+    if (m.type !== 'audio') continue;
+    const gone = new Set(m.rtp.filter((r) => drop.has(r.codec.toUpperCase())).map((r) => r.payload));
+    if (gone.size === 0) continue;
+    m.rtp = m.rtp.filter((r) => !gone.has(r.payload));
+    m.fmtp = m.fmtp.filter((f) => !gone.has(f.payload));
+    if (m.rtcpFb) m.rtcpFb = m.rtcpFb.filter((f) => !gone.has(Number(f.payload)));
+    m.payloads = String(m.payloads ?? '').split(' ').filter((p) => p && !gone.has(Number(p))).join(' ');
+  }
+  return sdpTransform.write(s).replace(/\r?\n/g, '\r\n');
 }
 
 /** rtpengine `codec` options for a SIP offer toward a browser: opus added (and G.711 masked) when the offer lacks it. */
