@@ -5,6 +5,7 @@
  *   (b) bob's phone dials a browser identity: incoming-phone-call → accept → media both ways → bob hangs up
  *   (c) the browser dials carol (PCMU only): browser leg opus, phone PCMU (rtpengine transcodes), audio both ways,
  *       DTMF digits reach the phone
+ *   (d) carol (PCMU only) dials a browser identity: browser leg opus, audio both ways
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
