@@ -32,9 +32,9 @@ describe.runIf(run)('SBC firewall with real traffic', () => {
 
   beforeAll(async () => {
     bed = await startBed({
-      banSeconds: 3, maxBanSeconds: 60, lockSeconds: 6, windowSeconds: 30, listCacheSeconds: 1,
+      banSeconds: 3, maxBanSeconds: 60, lockSeconds: 12, windowSeconds: 30, listCacheSeconds: 1,
       rates: { INVITE: { perSecond: 20, burst: 40 }, REGISTER: { perSecond: 200, burst: 400 }, OPTIONS: { perSecond: 5, burst: 10 }, other: { perSecond: 20, burst: 40 } },
-      rateViolationsToBan: 20, unknownUsersToBan: 10, authFailuresPerUser: 5, authFailuresPerSource: 20,
+      rateViolationsToBan: 20, unknownUsersToBan: 10, authFailuresPerUser: 5, authFailuresPerSource: 10,
       emergencyNumbers: ['911', '112'],
     });
   }, 60_000);
@@ -76,7 +76,8 @@ describe.runIf(run)('SBC firewall with real traffic', () => {
     const crack = sipvicious('svcrack', ['-b', '127.0.7.23', '-P', '5093', '--domain', DOMAIN, '-u', 'alice', '-d', dict, '--maximumtime', '3', `udp://${SBC}`]);
     await until(() => fw().isLocked(`${DOMAIN}|alice`), 20_000, 'lockout');
     const lockMs = Date.now() - t0;
-    await until(() => fw().isBanned('127.0.7.23'), 10_000, 'svcrack source ban');
+    // svcrack 0.3.3 sends from 127.0.0.1 whatever -b says (seen in the SBC's logs): take the banned source from the list.
+    await until(() => fw().listBans().some((b) => b.reason === 'auth-failures'), 20_000, 'svcrack source ban');
     const failures = await metric(bed.controlUrl, 'security_auth_failures_total');
     crack.kill();
     const r = await crack.done;
@@ -87,7 +88,7 @@ describe.runIf(run)('SBC firewall with real traffic', () => {
     const locked = await register({ ip: PHONE_IP, port: 5080, password: PASSWORDS.alice, status: 403 });
     expect(locked.code, locked.output).toBe(0);
     expect(locked.messages).toMatch(/WWW-Authenticate: Digest realm="127\.0\.7\.3"/);
-    await until(() => !fw().isLocked(`${DOMAIN}|alice`), 10_000, 'unlock');
+    await until(() => !fw().isLocked(`${DOMAIN}|alice`), 20_000, 'unlock');
     const ok = await register({ ip: PHONE_IP, port: 5080, password: PASSWORDS.alice, status: 200 });
     expect(ok.code, ok.output).toBe(0);
     fw().config.scannerSignatures = [...SCANNER_USER_AGENTS];
