@@ -158,7 +158,15 @@ describe('RecordingPipeline', () => {
         scanIntervalMs: 50,
         retry: { baseMs: 20, maxMs: 50 },
       });
-    const states = () => readdirSync(spoolDir).map((b) => (JSON.parse(readFileSync(join(spoolDir, b, 'journal.json'), 'utf8')) as { state: string }).state);
+    // A spool entry's directory exists a moment before its first journal write: read it as 'creating' until then.
+    const states = () =>
+      readdirSync(spoolDir).map((b) => {
+        try {
+          return (JSON.parse(readFileSync(join(spoolDir, b, 'journal.json'), 'utf8')) as { state: string }).state;
+        } catch {
+          return 'creating';
+        }
+      });
     const slow = new WebhookSender({ log: silentLogger, attemptTimeoutMs: 60_000 });
     const first = make(slow);
     await first.start();

@@ -15,7 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SCENARIOS, haveSipp, sipp, until, waitForBound } from './harness.js';
+import { SCENARIOS, haveSipp, killAllSipp, sipp, until, waitForBound } from './harness.js';
 import { requires } from '../../support/requires.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -102,6 +102,7 @@ describe.runIf(run)('sip engine fuzz', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
+    killAllSipp(); // also after a timeout: a stray UAS would hold its port for the next run
   });
 
   it(`${TOTAL} mutated messages: no crash, calls succeed, bounded memory, nothing leaked`, async () => {
