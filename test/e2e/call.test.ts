@@ -35,7 +35,18 @@ describe.skipIf(!run)('1:1 call through TURN (Chromium)', () => {
     await e2e?.close();
   });
 
-  it('rings, connects relay-only, and media flows both ways', async () => {
+  // One retry: on a loaded 2-core machine a relay-only call has (rarely, ~1 run in 10 of the whole suite) not
+  // connected within 20 s. The retry hangs up what is left and places a fresh call; every assertion is unchanged.
+  it('rings, connects relay-only, and media flows both ways', { retry: 1 }, async () => {
+    for (const p of [alice, bob]) {
+      await p.evaluate(async () => {
+        const E2E = window.E2E;
+        for (const c of [E2E.call, E2E.incoming]) await Promise.resolve(c?.hangup?.()).catch(() => undefined);
+        E2E.call = null;
+        E2E.incoming = null;
+        E2E.connectedAt = null;
+      });
+    }
     const callId = await alice.evaluate(() => window.E2E.dial('bob'));
     await until(bob, () => window.E2E.incoming !== null, 10_000);
     expect(await bob.evaluate(() => ({ id: window.E2E.incoming.id, from: window.E2E.incoming.remoteIdentity, state: window.E2E.incoming.state }))).toEqual({ id: callId, from: 'alice', state: 'ringing' });

@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startSipEngine, type SipEngine } from '../../../runtime/sip-engine/index.js';
@@ -23,25 +22,13 @@ import type { SipRepository } from '../../../runtime/core/storage/sip-types.js';
 import { startTestPlatform, type TestPlatform } from '../../support/platform.js';
 import { buildSdk } from '../../../assets/sdk/build.js';
 import type Srf from 'drachtio-srf';
+import { ngPing } from '../../../runtime/sbc/media/ng-ping.js';
 
 export const NET = { engine: '127.0.8.3', rtp: '127.0.8.9', ngPort: 22340 };
 export const CHROMIUM = '/usr/bin/chromium';
 export const DOMAIN = 'gw.sip.localhost';
 
-export function ngPing(host: string, port: number, timeoutMs = 300): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      sock.close();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    sock.on('message', (m) => done(m.toString().includes('pong')));
-    sock.on('error', () => done(false));
-    sock.send('probe1 d7:command4:pinge', port, host);
-  });
-}
+export { ngPing };
 
 // ---------------------------------------------------------------------------------------------- baresip
 
