@@ -238,11 +238,9 @@ export class Call extends Emitter<CallEvents> {
       }
       case 'file:accepted':
       case 'file:declined':
-      case 'file:cancelled': {
-        const r = e as { transferId: string; reason?: string };
-        this.files.onReply(event === 'file:accepted' ? 'accepted' : event === 'file:declined' ? 'declined' : 'cancelled', r.transferId, r.reason);
+      case 'file:cancelled':
+        this.files.onReplyEvent(event, e);
         break;
-      }
       default:
         break;
     }
