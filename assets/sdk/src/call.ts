@@ -238,9 +238,11 @@ export class Call extends Emitter<CallEvents> {
       }
       case 'file:accepted':
       case 'file:declined':
-      case 'file:cancelled':
-        this.files.onReplyEvent(event, e);
+      case 'file:cancelled': {
+        const r = e as { transferId: string; reason?: string };
+        this.files.onReply(event === 'file:accepted' ? 'accepted' : event === 'file:declined' ? 'declined' : 'cancelled', r.transferId, r.reason);
         break;
+      }
       default:
         break;
     }

@@ -225,12 +225,6 @@ export class FileManager {
     return t;
   }
 
-  /** A `file:accepted|declined|cancelled` signalling event from the peer (rooms and 1:1 calls alike). */
-  onReplyEvent(event: 'file:accepted' | 'file:declined' | 'file:cancelled', e: unknown): void {
-    const r = e as { transferId: string; reason?: string };
-    this.onReply(event === 'file:accepted' ? 'accepted' : event === 'file:declined' ? 'declined' : 'cancelled', r.transferId, r.reason);
-  }
-
   onReply(kind: 'accepted' | 'declined' | 'cancelled', transferId: string, reason?: string): void {
     const t = this.transfers.get(transferId);
     if (!t) return;
