@@ -33,7 +33,8 @@ import type { DialTarget } from './routing/target.js';
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
 // --- end gateway ---
-import { RecordingPolicy, mountRecordingRoutes, type RecordingOptions } from './recording/recording.js'; // recording (docs/recordings.md)
+import { RecordingPolicy, type RecordingOptions } from './recording/recording.js'; // recording (docs/recordings.md)
+import { applyCallMediaPolicy, mountCallMediaServices, type MediaServicesOptions } from './media-services/index.js'; // media-services
 // --- security (docs/security.md) ---
 import { Value } from 'typebox/value';
 import { SecurityConfig } from './security/config.js';
@@ -62,6 +63,9 @@ export interface SbcDeps {
   // --- end gateway ---
   /** Recording (docs/recordings.md § SBC): tenants recorded from the start; others on demand (control API). */
   recording?: RecordingOptions;
+  // --- media-services (docs/recordings.md § Playback): play sources (media library, caches), consent tone ---
+  mediaServices?: MediaServicesOptions;
+  // --- end media-services ---
   // --- security (docs/security.md): per-tenant lists/policies (absent = config only) and alert delivery ---
   securitySource?: SecuritySource;
   onSecurityAlert?: (a: SecurityAlert) => void;
@@ -236,7 +240,13 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
         fromUri, toUri: req.uri,
         callerUser: caller.kind === 'device' ? caller.user.username : (toE164(userOf(fromUri), caller.trunk.countryCode) ?? userOf(fromUri)),
       }, req, res, new MediaSession(media.pick(), id, callLog), callLog);
-      recording.apply(session.media, caller.tenantId, id, [userOf(fromUri), userOf(req.uri)]); // recording
+      // --- media-services: recording policy (tenant, trunk `record`) and per-call transcoding toward a trunk's codecs ---
+      const mediaPolicy = applyCallMediaPolicy({
+        media: session.media, recording, tenantId: caller.tenantId, callId: id, parties: [userOf(fromUri), userOf(req.uri)], offerSdp: req.body ?? '',
+        ...(caller.kind === 'carrier' ? { inboundTrunk: caller.trunk } : {}), ...(decision.kind === 'targets' ? { targets: decision.targets } : {}),
+      });
+      if (mediaPolicy.transcode) callLog.info({ transcode: mediaPolicy.transcode }, 'transcoding toward the trunk codecs');
+      // --- end media-services ---
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
       // --- security: per-tenant max call duration ---
@@ -309,15 +319,15 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     gateway.mount(control);
   }
   // --- end gateway ---
-  // --- recording (docs/recordings.md): POST /v1/calls/{id}/recording (start|stop) on a live SIP or gateway call ---
-  mountRecordingRoutes(control, {
+  // --- recording + media-services (docs/recordings.md): POST /v1/calls/{id}/recording|play|dtmf on a live SIP or gateway call ---
+  mountCallMediaServices(control, {
     find: (id) => {
       const c = calls.get(id);
       if (c) return { tenantId: c.info.tenantId, media: c.media, parties: [userOf(c.info.fromUri), userOf(c.info.toUri)] };
       return gateway?.recordable(id);
     },
     ...(d.gateway ? { secret: d.gateway.secret } : {}),
-    log: log.child({ component: 'recording' }),
+    log, policy: recording, ...(d.mediaServices ? { options: d.mediaServices } : {}),
   });
   // --- end recording ---
   const controlAddress = config.control.port >= 0 ? await control.listen(config.control.host, config.control.port) : undefined;

@@ -16,6 +16,7 @@ import type { SignallingConfig } from './config.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomToken } from '../core/ids.js';
 import { createGatewayClient, type GatewayEventSink } from './gateway-client.js'; // gateway (docs/gateway.md)
+import { createConferenceClient, type ConferenceControl } from './conference-client.js'; // conferences (docs/conferences.md)
 import type { S3Client } from '@aws-sdk/client-s3'; // recordings (docs/recordings.md)
 import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
 import { createAwsClients } from '../core/aws/clients.js'; // recordings
@@ -59,6 +60,10 @@ export interface Services {
   /** Delivers SBC gateway events to sockets (set by buildSignallingApp once socket.io exists). */
   gatewayEvents?: GatewayEventSink;
   // --- end gateway ---
+  // --- conferences (docs/conferences.md) ---
+  /** The SBC's conference control API (absent without `sbcControlUrl` + the gateway secret). */
+  conferences?: ConferenceControl;
+  // --- end conferences ---
   // --- recordings (docs/recordings.md) ---
   recordings: RecordingRepository;
   /** Where recording files live (S3 client created lazily when not injected). */
@@ -119,6 +124,13 @@ export function createServices(input: {
       return { gateway: createGatewayClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway.requestTimeoutMs, log: input.log }) };
     })(),
     // --- end gateway ---
+    // --- conferences (docs/conferences.md): same SBC URL and shared secret as the gateway ---
+    ...(() => {
+      const secret = input.secrets.gatewaySecret ?? config.gateway?.secret.value;
+      if (!config.sbcControlUrl || !secret) return {};
+      return { conferences: createConferenceClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway?.requestTimeoutMs ?? 5000, log: input.log }) };
+    })(),
+    // --- end conferences ---
     // --- recordings (docs/recordings.md) ---
     recordings: new RecordingRepository(db),
     recordingFiles: (() => {

@@ -44,6 +44,9 @@ export const Grants = Type.Object(
     dialOut: Type.Boolean({ default: false }),
     /** May see presence of other identities of the tenant. */
     presence: Type.Boolean({ default: true }),
+    // --- media-services (docs/recordings.md): start/stop/pause/resume recording of its gateway calls, client-side room recordings ---
+    record: Type.Optional(Type.Boolean({ default: false, description: 'May record: its gateway calls (server-side) and rooms it may join (client-side upload)' })),
+    // --- end media-services ---
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,7 @@
  * and of the `conference.*` webhook events.
  */
 import { Type, type Static } from 'typebox';
+import { DialTargetSpec } from './voice.js';
 
 export const ConferenceName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Conference name, unique per tenant' });
 export const ConferenceParticipantId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
@@ -42,17 +43,12 @@ export const ConferenceParticipantUpdate = Type.Object(
 );
 export type ConferenceParticipantUpdate = Static<typeof ConferenceParticipantUpdate>;
 
-/** `POST /v1/conferences/{name}/dial` on the SBC control API: originate a leg into a conference. */
-export const ConferenceDialTarget = Type.Union([
-  Type.Object({ type: Type.Literal('sip-user'), user: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('identity'), identity: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
-]);
-export type ConferenceDialTarget = Static<typeof ConferenceDialTarget>;
-
+/** `POST /v1/conferences/{name}/participants`: call someone into a conference (an originated call running `conference`). */
 export const ConferenceDialRequest = Type.Object(
   {
-    to: ConferenceDialTarget,
-    from: Type.Optional(Type.String({ maxLength: 128, description: 'Caller id shown to the dialled party (default `conference`)' })),
+    /** DialTargetSpec without its $id (a second copy of one $id in several route schemas breaks fastify's validator). */
+    to: Type.Union(DialTargetSpec.anyOf, { description: 'Who to call: a phone number, SIP URI, SIP user (its registered devices) or WebRTC identity' }),
+    from: Type.Optional(Type.String({ maxLength: 128, description: 'Caller id shown to the dialled party: one of the tenant’s numbers or an identity/SIP user name' })),
     muted: Type.Optional(Type.Boolean()),
     held: Type.Optional(Type.Boolean()),
     endOnLeave: Type.Optional(Type.Boolean()),
@@ -61,6 +57,12 @@ export const ConferenceDialRequest = Type.Object(
   { additionalProperties: false, $id: 'ConferenceDialRequest' },
 );
 export type ConferenceDialRequest = Static<typeof ConferenceDialRequest>;
+
+export const ConferenceDialResult = Type.Object(
+  { callId: Type.String({ description: 'The originated call; it joins the conference when answered (see `conference.participant.joined`)' }), status: Type.String() },
+  { $id: 'ConferenceDialResult' },
+);
+export type ConferenceDialResult = Static<typeof ConferenceDialResult>;
 
 /** Webhook event types (`type` of the signed webhook envelope; docs/webhooks.md). */
 export const CONFERENCE_EVENTS = [

@@ -121,6 +121,10 @@ const trunkFields = {
   numberFormat: Type.Optional(NumberFormat),
   countryCode: Type.Optional(CountryCode),
   headerRules: Type.Optional(Type.Array(HeaderRule, { maxItems: 20, default: [] })),
+  // --- media-services (docs/recordings.md) ---
+  record: Type.Optional(Type.Boolean({ description: 'Record every call through this trunk (inbound and outbound)' })),
+  codecs: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{2,32}$' }), { maxItems: 8, description: 'Codecs the carrier takes (rtpengine names: PCMA, PCMU, G722, opus, …), preferred first; callers offering none of them are transcoded' })),
+  // --- end media-services ---
 };
 
 export const CreateTrunkRequest = Type.Object(trunkFields, { additionalProperties: false });
@@ -137,6 +141,8 @@ export const UpdateTrunkRequest = Type.Object(
     numberFormat: Type.Optional(NumberFormat),
     countryCode: Type.Optional(Type.Union([CountryCode, Type.Null()])),
     headerRules: Type.Optional(Type.Array(HeaderRule, { maxItems: 20 })),
+    record: Type.Optional(trunkFields.record), // media-services
+    codecs: Type.Optional(Type.Union([trunkFields.codecs, Type.Null()], { description: '`null` removes it' })), // media-services
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -154,6 +160,8 @@ export const TrunkDto = Type.Object(
     numberFormat: NumberFormat,
     countryCode: Type.Optional(Type.String()),
     headerRules: Type.Array(HeaderRule),
+    record: Type.Optional(Type.Boolean()), // media-services
+    codecs: Type.Optional(Type.Array(Type.String())), // media-services
     createdAt: Time,
   },
   { $id: 'Trunk' },

@@ -16,7 +16,8 @@ import { Db, stripKeys, type Item, type PageResult } from './db.js';
 const recPk = (tid: string) => `T#${tid}#REC`;
 const callGsiPk = (tid: string, callId: string) => `T#${tid}#REC#CALL#${callId}`;
 
-export type RecordingFormat = 'wav';
+/** `wav` from the media agent; client-side room recordings keep what the browser's MediaRecorder produced. */
+export type RecordingFormat = 'wav' | 'webm' | 'ogg' | 'mp4';
 export type RecordingStatus = 'available';
 
 export interface RecordingParty {
@@ -47,7 +48,29 @@ export interface Recording {
   createdAt: string;
   /** The media node that recorded it. */
   nodeId?: string;
+  /** `sbc` (server-side, the media agent) when absent; `client` = uploaded by a browser of a room (what it heard/sent). */
+  source?: 'sbc' | 'client';
+  /** Client recordings: the room and the identity that recorded. */
+  roomId?: string;
+  identity?: string;
+  contentType?: string;
 }
+
+/** A presigned client upload not completed yet (expires with the URL + a grace period). */
+export interface ClientUpload {
+  recordingId: string;
+  tenantId: string;
+  roomId: string;
+  identity: string;
+  s3Key: string;
+  contentType: string;
+  format: RecordingFormat;
+  startedAt: string;
+  maxBytes: number;
+  /** epoch seconds (DynamoDB TTL). */
+  expiresAt: number;
+}
+const uploadPk = (tid: string) => `T#${tid}#RECUP`;
 
 type RecordingItem = Item & Recording;
 
@@ -91,6 +114,20 @@ export class RecordingRepository {
       if (existing && existing.sha256 === rec.sha256 && existing.sizeBytes === rec.sizeBytes) return { created: false };
       throw new AppError('CONFLICT', `recording ${rec.id} exists with other content`, {}, { cause: err });
     }
+  }
+
+  // ---- client-side room recordings (presigned uploads) ----
+  async putUpload(u: ClientUpload): Promise<void> {
+    await this.db.put({ pk: uploadPk(u.tenantId), sk: u.recordingId, ...u } as Item & ClientUpload);
+  }
+
+  async getUpload(tenantId: string, recordingId: string): Promise<ClientUpload | undefined> {
+    const item = await this.db.get<Item & ClientUpload>(uploadPk(tenantId), recordingId);
+    return item ? stripKeys<ClientUpload>(item) : undefined;
+  }
+
+  async deleteUpload(tenantId: string, recordingId: string): Promise<void> {
+    await this.db.delete(uploadPk(tenantId), recordingId);
   }
 
   async get(tenantId: string, id: string): Promise<Recording | undefined> {

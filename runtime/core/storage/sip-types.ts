@@ -87,6 +87,11 @@ export interface Trunk {
   /** Country calling code used for 'national' formatting and for normalizing inbound numbers. */
   countryCode?: string;
   headerRules: HeaderRule[];
+  // --- media-services (docs/recordings.md): record every call through the trunk; the codecs the carrier takes ---
+  record?: boolean;
+  /** rtpengine codec names in preference order (e.g. `['PCMA']`, `['G722', 'PCMA']`); a caller sharing none is transcoded. */
+  codecs?: string[];
+  // --- end media-services ---
   createdAt: string;
 }
 

@@ -41,6 +41,22 @@ export interface ConvertOptions {
   maxDriftSeconds?: number;
   /** Preferred order of party sources (e.g. caller first, from the SDPs in rtpengine's metadata file). */
   partyOrder?: string[];
+  /**
+   * Paused stretches (epoch ms, `to` absent = until the end): packets captured inside are written as silence, so
+   * the timeline stays intact (recording pause/resume, docs/recordings.md § Pause).
+   */
+  muted?: Array<{ from: number; to?: number }>;
+}
+
+/** `paused=<from>-<to>,<from>-` from the recording metadata → intervals (epoch ms); malformed parts are ignored. */
+export function parseMutedIntervals(v: string | undefined): Array<{ from: number; to?: number }> {
+  if (!v) return [];
+  const out: Array<{ from: number; to?: number }> = [];
+  for (const part of v.split(',')) {
+    const m = /^(\d+)-(\d*)$/.exec(part.trim());
+    if (m) out.push({ from: Number(m[1]), ...(m[2] ? { to: Number(m[2]) } : {}) });
+  }
+  return out;
 }
 
 const RATE = 8000;
@@ -284,7 +300,8 @@ export function pcapToWav(pcap: Buffer, opts: ConvertOptions = {}): ConversionRe
     party.stats.packets++;
     const table = rtp.pt === 0 ? ULAW : ALAW;
     const samples = new Int16Array(rtp.payload.length);
-    for (let i = 0; i < rtp.payload.length; i++) samples[i] = table[rtp.payload[i]!]!;
+    const muted = opts.muted?.some((m) => pkt.time >= m.from && (m.to === undefined || pkt.time < m.to)) ?? false; // pause
+    if (!muted) for (let i = 0; i < rtp.payload.length; i++) samples[i] = table[rtp.payload[i]!]!;
     party.chunks.push({ pos, samples });
   }
 

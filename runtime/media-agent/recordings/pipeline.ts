@@ -22,7 +22,7 @@ import type { MetricsRegistry } from '../../core/metrics.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { backoffDelay, WebhookSender, type BackoffOptions } from '../../core/webhooks.js';
 import { recordingIdFor, recordingS3Key, type Recording, type RecordingRepository } from '../../core/storage/recordings.js';
-import { pcapToWav, type ChannelMode } from './pcap-to-wav.js';
+import { parseMutedIntervals, pcapToWav, type ChannelMode } from './pcap-to-wav.js';
 import { baseOfMetadataFile, META_PREFIX, metadataList, parseRtpengineMetadata } from './rtpengine-files.js';
 import { Spool, type JournalEntry } from './spool.js';
 
@@ -333,7 +333,7 @@ export class RecordingPipeline {
       return undefined;
     }
     const callId = meta.values.call ?? base;
-    const conv = pcapToWav(pcap, { mode: this.o.mode ?? 'stereo' });
+    const conv = pcapToWav(pcap, { mode: this.o.mode ?? 'stereo', muted: parseMutedIntervals(meta.values.paused) });
     this.m.converted?.inc();
     const startedAt = conv.startedAt || meta.startedAt || (await stat(pcapPath)).mtimeMs;
     const labels = metadataList(meta.values.parties);

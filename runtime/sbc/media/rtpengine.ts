@@ -117,6 +117,8 @@ export class MediaSession {
    * this `metadata` string (tenant, call, parties) for the media agent's pipeline.
    */
   record?: { metadata: string };
+  /** media-services: extra ng options of offers coming from side 'a' (per-call transcoding toward a trunk). */
+  offerExtra?: RtpEngineOptions;
 
   constructor(
     readonly node: RtpEngineNode,
@@ -142,6 +144,7 @@ export class MediaSession {
     const toTag = this.tags[from === 'a' ? 'b' : 'a'];
     const res = await this.node.command('offer', {
       ...MEDIA_PROFILES[profile],
+      ...(from === 'a' && this.offerExtra ? this.offerExtra : {}), // media-services: transcoding
       ...extra,
       ...(this.record ? { 'record call': 'yes', metadata: this.record.metadata } : {}), // recording
       'call-id': this.id,

@@ -55,6 +55,8 @@ export function gatewayTarget(c: { trunk: Trunk; gateway: Gateway }, e164: strin
     ...(trunk.outboundAuth ? { auth: trunk.outboundAuth } : {}),
     trunkId: trunk.id,
     gatewayId: gateway.id,
+    ...(trunk.record ? { trunkRecord: true } : {}), // media-services
+    ...(trunk.codecs?.length ? { trunkCodecs: trunk.codecs } : {}), // media-services
     label: `${trunk.name}/${gateway.id}`,
   };
 }

@@ -15,6 +15,10 @@ export interface DialTarget {
   trunkId?: string;
   gatewayId?: string;
   username?: string;
+  // --- media-services: the target's trunk records its calls / takes only these codecs (transcoding) ---
+  trunkRecord?: boolean;
+  trunkCodecs?: string[];
+  // --- end media-services ---
   /** For logs and status: `trunk/gateway` or `user/contact`. */
   label: string;
 }

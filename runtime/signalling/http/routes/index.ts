@@ -11,6 +11,7 @@ import { numberRoutes } from './numbers.js';
 import { callRoutes } from './calls.js';
 import { internalGatewayRoutes } from './internal-gateway.js'; // gateway (docs/gateway.md)
 import { recordingRoutes } from './recordings.js'; // recordings (docs/recordings.md)
+import { conferenceRoutes } from './conferences.js'; // conferences (docs/conferences.md)
 
 /** Every REST route module, registered in this order by buildHttp(). */
-export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes, recordingRoutes];
+export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes, recordingRoutes, /* conferences */ conferenceRoutes];

@@ -30,6 +30,8 @@ export const toTrunkDto = (t: Trunk): TrunkDto => ({
   numberFormat: t.numberFormat,
   ...(t.countryCode ? { countryCode: t.countryCode } : {}),
   headerRules: t.headerRules,
+  ...(t.record ? { record: true } : {}), // media-services
+  ...(t.codecs?.length ? { codecs: t.codecs } : {}), // media-services
   createdAt: t.createdAt,
 });
 
@@ -95,6 +97,8 @@ export async function trunkRoutes(app: Http, services: Services): Promise<void> 
           numberFormat: b.numberFormat ?? 'e164',
           ...(b.countryCode ? { countryCode: b.countryCode } : {}),
           headerRules: validateHeaderRules(b.headerRules ?? []),
+          ...(b.record ? { record: true } : {}), // media-services
+          ...(b.codecs?.length ? { codecs: b.codecs } : {}), // media-services
         });
         return toTrunkDto(trunk);
       }),
@@ -144,6 +148,8 @@ export async function trunkRoutes(app: Http, services: Services): Promise<void> 
       if (b.countryCode === null) patch.countryCode = undefined;
       else if (b.countryCode !== undefined) patch.countryCode = b.countryCode;
       if (b.headerRules !== undefined) patch.headerRules = validateHeaderRules(b.headerRules);
+      if (b.record !== undefined) patch.record = b.record; // media-services
+      if (b.codecs !== undefined) patch.codecs = b.codecs?.length ? b.codecs : undefined; // media-services
       return toTrunkDto(await services.sip.updateTrunk(tenantId, req.params.trunkId, patch));
     },
   );
