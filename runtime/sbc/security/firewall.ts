@@ -15,7 +15,7 @@ import type { Clock } from '../../core/clock.js';
 import type { MetricsRegistry } from '../../core/metrics.js';
 import { cidrMatcher } from '../../core/storage/sip.js';
 import type { SipRepository } from '../../core/storage/sip-types.js';
-import { EMPTY_LISTS, type SecurityLists, type SecurityPolicy, type SecuritySource, EMPTY_POLICY } from '../../core/storage/security.js';
+import { EMPTY_LISTS, type SecurityLists, type SecurityPolicy, type SecuritySource, EMPTY_POLICY, type SharedBan } from '../../core/storage/security.js';
 import { hostOf } from '../auth/admission.js';
 import { userOf } from '../routing/numbers.js';
 import type { SecurityConfig } from './config.js';
@@ -40,7 +40,17 @@ export function createSecurityMetrics(registry: MetricsRegistry) {
 }
 export type SecurityMetrics = ReturnType<typeof createSecurityMetrics>;
 
-interface Ban { until: number; reason: BanReason; count: number; since: number }
+interface Ban { until: number; reason: BanReason; count: number; since: number; /** adopted from another instance */ shared?: string }
+
+/** A ban as reported to `onBan` (alerts): `domain` is the SIP domain the source attacked, when known. */
+export interface BanEvent { source: string; reason: BanReason; seconds: number; offence: number; domain?: string }
+
+/** Where bans are shared between SBC instances (runtime/core/storage/security.ts BanStore). */
+export interface SharedBanStore {
+  put(b: SharedBan): Promise<void>;
+  delete(source: string): Promise<void>;
+  list(): Promise<SharedBan[]>;
+}
 
 type Matcher = (address: string) => boolean;
 interface Compiled { lists: SecurityLists; allow: Matcher; block: Matcher }
@@ -57,6 +67,10 @@ export interface FirewallOptions {
   repo?: Pick<SipRepository, 'tenantByDomain' | 'getUser'>;
   /** Calls in setup and media availability for overload protection. */
   mediaAvailable?: () => boolean;
+  /** Shared bans: written on ban/unban, polled every `pollMs` (default 2 s) to adopt other instances' bans. */
+  shared?: { store: SharedBanStore; instanceId: string; pollMs?: number };
+  /** Every new local ban (security.alert webhooks). */
+  onBan?: (e: BanEvent) => void;
 }
 
 export class SipFirewall {
@@ -75,6 +89,8 @@ export class SipFirewall {
   private globalLoading?: Promise<void>;
   private readonly tenantCache = new Map<string, { at: number; lists: Promise<Compiled>; policy: Promise<SecurityPolicy> }>();
   private readonly timer: NodeJS.Timeout;
+  private readonly pollTimer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
 
   constructor(private readonly o: FirewallOptions) {
     const w = o.config.windowSeconds * 1000;
@@ -86,6 +102,40 @@ export class SipFirewall {
     o.metrics.activeBans.collect(() => this.bans.size);
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
+    if (o.shared) {
+      this.pollTimer = setInterval(() => void this.syncShared(), o.shared.pollMs ?? 2000);
+      this.pollTimer.unref();
+    }
+  }
+
+  /** Adopts the bans other instances wrote, and drops adopted bans they lifted. Resolves when done. */
+  syncShared(): Promise<void> {
+    const sh = this.o.shared;
+    if (!sh) return Promise.resolve();
+    if (this.polling) return this.polling;
+    this.polling = (async () => {
+      try {
+        const list = await sh.store.list();
+        const seen = new Set<string>();
+        const now = this.now();
+        for (const b of list) {
+          seen.add(b.source);
+          if (b.instanceId === sh.instanceId || b.until <= now) continue;
+          const mine = this.bans.get(b.source);
+          if (mine && mine.until >= b.until) continue;
+          if (this.globalLists().allow(b.source)) continue;
+          this.bans.set(b.source, { until: b.until, reason: b.reason as BanReason, count: b.offence, since: now, shared: b.instanceId });
+          this.buckets.delete(b.source);
+          this.o.log.info({ source: b.source, reason: b.reason, from: b.instanceId, until: new Date(b.until).toISOString() }, 'source banned (shared)');
+        }
+        for (const [a, b] of this.bans) if (b.shared && !seen.has(a)) this.unban(a, 'manual', false);
+      } catch (err) {
+        this.o.log.warn({ err }, 'reading shared bans failed');
+      } finally {
+        this.polling = undefined;
+      }
+    })();
+    return this.polling;
   }
 
   get config(): SecurityConfig {
@@ -94,6 +144,7 @@ export class SipFirewall {
 
   close(): void {
     clearInterval(this.timer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
   }
 
   private now(): number {
@@ -187,8 +238,8 @@ export class SipFirewall {
     return !!b && b.until > this.now();
   }
 
-  ban(address: string, reason: BanReason, seconds?: number): void {
-    if (this.bans.has(address) || this.globalLists().allow(address)) return;
+  ban(address: string, reason: BanReason, seconds?: number, domain?: string): void {
+    if (this.isBanned(address) || this.globalLists().allow(address)) return;
     const now = this.now();
     const past = this.history.get(address);
     const count = past && now - past.at < this.o.config.maxBanSeconds * 1000 ? past.count + 1 : 1;
@@ -198,19 +249,33 @@ export class SipFirewall {
     this.buckets.delete(address);
     this.o.metrics.bans.inc({ reason });
     this.o.log.info({ source: address, reason, seconds: secs, offence: count }, 'source banned');
+    const sh = this.o.shared;
+    if (sh) {
+      sh.store.put({ source: address, reason, until: now + secs * 1000, offence: count, instanceId: sh.instanceId })
+        .catch((err: unknown) => this.o.log.warn({ err, source: address }, 'sharing a ban failed'));
+    }
+    try {
+      this.o.onBan?.({ source: address, reason, seconds: secs, offence: count, ...(domain ? { domain } : {}) });
+    } catch (err) {
+      this.o.log.warn({ err }, 'ban listener failed');
+    }
   }
 
-  unban(address: string, why: 'expired' | 'manual' = 'manual'): boolean {
+  /** Lifts a ban (`share`: also delete the shared item, so other instances lift it at their next poll). */
+  unban(address: string, why: 'expired' | 'manual' = 'manual', share = true): boolean {
     const b = this.bans.get(address);
     if (!b) return false;
     this.bans.delete(address);
+    if (why === 'manual' && share && this.o.shared) {
+      this.o.shared.store.delete(address).catch((err: unknown) => this.o.log.warn({ err, source: address }, 'deleting a shared ban failed'));
+    }
     this.o.metrics.unbans.inc({ why });
     this.o.log.info({ source: address, reason: b.reason, why, bannedMs: this.now() - b.since }, 'source unbanned');
     return true;
   }
 
-  listBans(): Array<{ source: string; reason: BanReason; until: string; offence: number }> {
-    return [...this.bans].map(([source, b]) => ({ source, reason: b.reason, until: new Date(b.until).toISOString(), offence: b.count }));
+  listBans(): Array<{ source: string; reason: BanReason; until: string; offence: number; sharedFrom?: string }> {
+    return [...this.bans].map(([source, b]) => ({ source, reason: b.reason, until: new Date(b.until).toISOString(), offence: b.count, ...(b.shared ? { sharedFrom: b.shared } : {}) }));
   }
 
   private sweep(): void {
@@ -236,7 +301,7 @@ export class SipFirewall {
   /** A request named a user that doesn't exist (the response is the same as for a real one). */
   unknownUser(source: string, username: string): void {
     const max = this.o.config.unknownUsersToBan;
-    if (max > 0 && this.unknownUsers.add(source, username.toLowerCase(), this.now()) >= max) this.ban(source, 'unknown-users');
+    if (max > 0 && this.unknownUsers.add(source, username.toLowerCase(), this.now()) >= max) this.ban(source, 'unknown-users', undefined, username.split('@')[1]);
   }
 
   /** `domain|user` key of digest lockouts. */
@@ -259,7 +324,7 @@ export class SipFirewall {
       this.o.metrics.lockouts.inc();
       this.o.log.info({ user: userKey, source, seconds: c.lockSeconds }, 'user locked after digest failures');
     }
-    if (c.authFailuresPerSource > 0 && this.sourceFailures.add(source, now) >= c.authFailuresPerSource) this.ban(source, 'auth-failures');
+    if (c.authFailuresPerSource > 0 && this.sourceFailures.add(source, now) >= c.authFailuresPerSource) this.ban(source, 'auth-failures', undefined, userKey.split('|')[0]);
   }
 
   authSuccess(userKey: string): void {
