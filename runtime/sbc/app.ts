@@ -29,6 +29,7 @@ import type { MediaQuality } from './media/quality.js';
 import { connectIdentity } from './calls/identity-call.js';
 import { unavailableRinger, type IdentityRinger } from './calls/identity-ringer.js';
 import type { DialTarget } from './routing/target.js';
+import { DtmfEventListener, parseHostPort } from './media/dtmf-events.js'; // sbc-core: RFC 2833 → SIP INFO
 // --- gateway (docs/gateway.md) ---
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { httpNotifier, type GatewayNotifier } from './gateway/notifier.js';
@@ -165,9 +166,14 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const perTenant = new Map<string, number>();
   metrics.activeCalls.collect(() => calls.size);
 
+  // --- sbc-core: rtpengine's DTMF log (RFC 2833 → SIP INFO) ---
+  const dtmfEvents = config.rtpengine.dtmfLogListen ? await DtmfEventListener.listen({ ...parseHostPort(config.rtpengine.dtmfLogListen), log }) : undefined;
+  const dtmfToInfo = metrics.registry.counter('dtmf_rfc2833_to_info_total', 'RFC 2833 DTMF events sent on as SIP INFO');
+  // --- end sbc-core ---
   const endListeners = new Set<(info: CallInfo, quality: MediaQuality | undefined) => void>();
   const callDeps = {
     srf, clock, cdr, metrics, limits: config.limits,
+    ...(dtmfEvents ? { dtmfEvents, onDtmfRelayed: () => dtmfToInfo.inc() } : {}), // sbc-core
     onCallEnded: (info: CallInfo, q: MediaQuality | undefined) => {
       for (const cb of endListeners) cb(info, q);
     },
@@ -346,6 +352,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       await gateway?.close(); // gateway (docs/gateway.md)
       await Promise.all([...calls.values()].map((c) => c.hangup('local-hangup', 'shutdown').catch((err: unknown) => log.warn({ err }, 'hangup at shutdown failed'))));
       await cdr.flush();
+      await dtmfEvents?.close(); // sbc-core
       await control.close();
       await media.close();
     },

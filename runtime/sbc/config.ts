@@ -44,6 +44,13 @@ export const SbcConfig = Type.Object(
         timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 2_000 }),
         /** How often the registry is re-read. */
         refreshSeconds: Type.Number({ minimum: 0.2, maximum: 300, default: 5 }),
+        // --- sbc-core ---
+        /**
+         * `IP:PORT` (UDP) where this SBC receives rtpengine's DTMF log (`rtpengine --dtmf-log-dest=IP:PORT`): RFC 2833
+         * events toward a leg without telephone-event are sent to it as SIP INFO. Absent = no RFC 2833 → INFO.
+         */
+        dtmfLogListen: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d+$' })),
+        // --- end sbc-core ---
       },
       { default: {}, additionalProperties: false },
     ),

@@ -9,13 +9,16 @@
  *   side's status (491 glare passes through).
  * - INFO DTMF → RFC 2833 injected by rtpengine toward the other leg when it negotiated telephone-event,
  *   else relayed as INFO. Other INFO bodies are relayed.
+ * - RFC 2833 → INFO: rtpengine reports every telephone-event it relays (`--dtmf-log-dest`, media/dtmf-events.ts);
+ *   when the leg the digit goes to did NOT negotiate telephone-event, it gets a SIP INFO (application/dtmf-relay).
  * - REFER (blind transfer) → transfer.ts.
  */
 import Srf from 'drachtio-srf';
 import { AppError, toAppError } from '../../core/errors.js';
 import type { CallSession } from './call-session.js';
-import { hasTelephoneEvent, parseDtmfInfo } from './dtmf.js';
+import { dtmfOfferOptions, hasTelephoneEvent, parseDtmfInfo } from './dtmf.js';
 import { blindTransfer } from './transfer.js';
+import type { DtmfEvent } from '../media/dtmf-events.js';
 
 type Side = 'a' | 'b';
 
@@ -28,6 +31,7 @@ export function sipStatusOf(err: unknown): number {
 export function bridge(call: CallSession): void {
   const legs = { a: call.uas!, b: call.uac! };
   const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+  let injectedUntil = 0; // until when DTMF events on this call are our own playDTMF
 
   const attach = (side: Side): void => {
     const leg = () => legs[side];
@@ -45,7 +49,7 @@ export function bridge(call: CallSession): void {
           return;
         }
         try {
-          const offer = await call.media.offer(req.body, side, 'sip');
+          const offer = await call.media.offer(req.body, side, 'sip', dtmfOfferOptions(req.body, !!call.deps.dtmfEvents));
           const answer = await peer().modify(offer);
           const out = await call.media.answer(answer, side, 'sip');
           res.send(200, { body: out, headers: { 'Content-Type': 'application/sdp' } });
@@ -84,6 +88,7 @@ export function bridge(call: CallSession): void {
         try {
           if (dtmf && hasTelephoneEvent(peerSdp)) {
             res.send(200);
+            injectedUntil = Date.now() + dtmf.durationMs + 1000;
             await call.media.playDtmf(other(side), dtmf.digit, dtmf.durationMs);
             call.deps.metrics.dtmfConverted.inc();
             call.log.info({ side, digit: dtmf.digit }, 'INFO DTMF sent as RFC 2833');
@@ -110,6 +115,24 @@ export function bridge(call: CallSession): void {
   attach('a');
   attach('b');
 
+  // RFC 2833 → SIP INFO (rtpengine's DTMF log, when configured).
+  const events = call.deps.dtmfEvents;
+  if (events) {
+    const unsubscribe = events.subscribe(call.media.id, (e) => {
+      if (Date.now() < injectedUntil) return; // our own playDTMF (INFO → 2833) echoed by the log
+      const from = dtmfSource(e, legs, call.media.tags);
+      if (!from) return void call.log.debug({ e }, 'bridge() | DTMF event of an unknown leg');
+      const to = legs[other(from)];
+      if (!to.connected || hasTelephoneEvent(to.remote.sdp)) return; // rtpengine relays the events themselves
+      void to.request({ method: 'INFO', headers: { 'Content-Type': 'application/dtmf-relay' }, body: `Signal=${e.digit}\r\nDuration=${e.durationMs}\r\n` } as unknown as Srf.SrfRequest)
+        .then(() => {
+          call.log.info({ from, digit: e.digit }, 'RFC 2833 DTMF sent as SIP INFO');
+          call.deps.onDtmfRelayed?.(call, e.digit);
+        }, (err: unknown) => call.log.warn({ err }, 'INFO DTMF to the other leg failed'));
+    });
+    call.onEnded(unsubscribe);
+  }
+
   // The race: either leg may already be gone.
   for (const side of ['a', 'b'] as const) {
     if (!legs[side].connected) {
@@ -118,6 +141,21 @@ export function bridge(call: CallSession): void {
       break;
     }
   }
+}
+
+const connectionIp = (sdp: string | undefined) => /^c=IN IP[46] (\S+)/m.exec(sdp ?? '')?.[1];
+
+/** Which leg sent a telephone-event rtpengine logged: its `source_tag` (the sender's monologue), else the sender's address. */
+export function dtmfSource(e: DtmfEvent, legs: { a: { remote: { sdp: string } }; b: { remote: { sdp: string } } }, tags: { a: string; b: string }): Side | undefined {
+  if (e.sourceTag === tags.a) return 'a';
+  if (e.sourceTag === tags.b) return 'b';
+  const ipA = connectionIp(legs.a.remote.sdp);
+  const ipB = connectionIp(legs.b.remote.sdp);
+  if (e.sourceIp && ipA !== ipB) {
+    if (e.sourceIp === ipA) return 'a';
+    if (e.sourceIp === ipB) return 'b';
+  }
+  return undefined;
 }
 
 function passSessionHeaders(m: { get(n: string): string; has(n: string): boolean }): Record<string, string> {

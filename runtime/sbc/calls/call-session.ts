@@ -17,8 +17,10 @@ import type { MediaQuality } from '../media/quality.js';
 import type { CdrWriter } from '../cdr/cdr-writer.js';
 import type { SbcMetrics } from '../control/metrics.js';
 import type { DialTarget } from '../routing/target.js';
-import { dial, shouldFailover, type Attempt } from './dialer.js';
+import type { DtmfEventListener } from '../media/dtmf-events.js';
+import { dial, shouldFailover, type Attempt, type AttemptOutcome } from './dialer.js';
 import { bridge } from './bridge.js';
+import { dtmfOfferOptions } from './dtmf.js';
 
 export interface CallSessionDeps {
   srf: Srf & Srf.SrfExtras;
@@ -32,6 +34,10 @@ export interface CallSessionDeps {
   onGatewayQuality?(tenantId: string, trunkId: string, gatewayId: string, q: MediaQuality): void;
   /** Every call's end, with its final media counters (benchmarks, the gateway's bookkeeping). */
   onCallEnded?(info: CallInfo, quality: MediaQuality | undefined): void;
+  /** rtpengine's DTMF log (RFC 2833 → SIP INFO toward legs without telephone-event); absent = no conversion. */
+  dtmfEvents?: DtmfEventListener;
+  /** A telephone-event was sent on as SIP INFO (metrics, tests). */
+  onDtmfRelayed?(call: CallSession, digit: string): void;
   /** Resolves routing for a blind transfer's Refer-To target (same tenant). */
   resolveTransfer?(call: CallSession, referTo: string): Promise<DialTarget[]>;
 }
@@ -56,7 +62,8 @@ export class CallSession {
   readonly log: Logger;
   readonly startedAt: number;
   answeredAt?: number;
-  private current?: Attempt;
+  /** B-leg attempts in flight (several while forking). */
+  private readonly current = new Set<Attempt>();
   private cancelled = false;
   private readonly cancelController = new AbortController();
   /** Aborted when the caller CANCELs. */
@@ -79,7 +86,7 @@ export class CallSession {
       this.cancelled = true;
       this.cancelController.abort();
       this.log.info('caller cancelled');
-      this.current?.abort(487, 'Request Terminated');
+      for (const a of this.current) a.abort(487, 'Request Terminated');
     });
   }
 
@@ -92,36 +99,24 @@ export class CallSession {
     const d = this.deps;
     let offer: string;
     try {
-      offer = await this.media.offer(this.req.body, 'a', 'sip');
+      offer = await this.media.offer(this.req.body, 'a', 'sip', dtmfOfferOptions(this.req.body, !!d.dtmfEvents));
     } catch (err) {
       this.log.error({ err }, 'rtpengine offer failed');
       return this.fail(503, 'Service Unavailable', 'error');
     }
     let last = { status: 503, reason: 'Service Unavailable', timeout: false };
     let allTimeouts = true;
-    for (const [i, target] of targets.entries()) {
+    const steps = forkGroups(targets);
+    for (const [i, group] of steps.entries()) {
       if (this.cancelled) break;
-      this.target = target;
-      this.current = dial({
-        srf: d.srf,
-        target,
-        sdp: offer,
-        from: `<sip:${this.info.callerUser}@${d.localHost()}>`,
-        to: `<sip:${target.toUser}@${target.toHost}>`,
-        gatewayTimeoutMs: target.kind === 'gateway' ? d.limits.gatewayTimeoutSeconds * 1000 : d.limits.ringTimeoutSeconds * 1000,
-        ringTimeoutMs: d.limits.ringTimeoutSeconds * 1000,
-        onProvisional: (r) => void this.relayProvisional(r),
-        log: this.log,
-      });
-      const out = await this.current.outcome;
-      this.current = undefined;
+      const out = group.length === 1 ? await this.attempt(group[0]!, offer) : await this.fork(group, offer);
       if (out.kind === 'answered') return this.answered(out.dialog);
       last = out;
       if (!out.timeout) allTimeouts = false;
-      const more = i < targets.length - 1;
+      const more = i < steps.length - 1;
       if (this.cancelled || !shouldFailover(out.status) || !more) break;
       d.metrics.gatewayFailovers.inc();
-      this.log.info({ target: target.label, status: out.status }, 'attempt failed; trying the next target');
+      this.log.info({ target: this.target?.label, status: out.status }, 'attempt failed; trying the next target');
     }
     if (this.cancelled) return this.fail(487, 'Request Terminated', 'cancelled');
     if (targets.length > 1 && shouldFailover(last.status)) {
@@ -130,6 +125,64 @@ export class CallSession {
     }
     const reason: HangupReason = last.status === 486 || last.status === 600 ? 'busy' : last.status === 480 || last.status === 408 ? 'no-answer' : last.status === 603 ? 'rejected' : 'error';
     return this.fail(last.status, last.reason, reason);
+  }
+
+  private dialTarget(target: DialTarget, offer: string): Attempt {
+    const d = this.deps;
+    const attempt = dial({
+      srf: d.srf,
+      target,
+      sdp: offer,
+      from: `<sip:${this.info.callerUser}@${d.localHost()}>`,
+      to: `<sip:${target.toUser}@${target.toHost}>`,
+      gatewayTimeoutMs: target.kind === 'gateway' ? d.limits.gatewayTimeoutSeconds * 1000 : d.limits.ringTimeoutSeconds * 1000,
+      ringTimeoutMs: d.limits.ringTimeoutSeconds * 1000,
+      onProvisional: (r) => void this.relayProvisional(r),
+      log: this.log,
+    });
+    this.current.add(attempt);
+    void attempt.outcome.then(() => this.current.delete(attempt));
+    return attempt;
+  }
+
+  /** One target (a gateway, or a user's only binding). */
+  private async attempt(target: DialTarget, offer: string): Promise<AttemptOutcome> {
+    this.target = target;
+    return this.dialTarget(target, offer).outcome;
+  }
+
+  /**
+   * Parallel forking to every binding of a SIP user: all ring at once, the first 2xx wins and the others are
+   * CANCELled (a late 2xx is hung up by the dialer); if none answers, the best final response (bestFailure).
+   * Early media: each 183 with SDP is answered to rtpengine in turn (the last one is heard).
+   */
+  private async fork(group: DialTarget[], offer: string): Promise<AttemptOutcome> {
+    this.log.info({ targets: group.map((t) => t.label) }, 'forking to every binding');
+    const attempts = group.map((t) => ({ target: t, attempt: this.dialTarget(t, offer) }));
+    const failures: Array<{ status: number; reason: string; timeout: boolean }> = [];
+    return new Promise<AttemptOutcome>((resolve) => {
+      let won = false;
+      for (const { target, attempt } of attempts) {
+        void attempt.outcome.then((out) => {
+          if (won) {
+            if (out.kind === 'answered') out.dialog.destroy(); // two 2xx in the same tick (later ones: the dialer hangs up)
+            return;
+          }
+          if (out.kind === 'answered') {
+            won = true;
+            this.target = target;
+            for (const o of attempts) if (o.attempt !== attempt) o.attempt.abort(487, 'Request Terminated');
+            this.log.info({ target: target.label }, 'fork answered; cancelling the other bindings');
+            return resolve(out);
+          }
+          failures.push(out);
+          if (failures.length === attempts.length) {
+            this.target = group[0];
+            resolve({ kind: 'failed', ...bestFailure(failures) });
+          }
+        });
+      }
+    });
   }
 
   private async relayProvisional(r: Srf.SrfResponse): Promise<void> {
@@ -261,4 +314,34 @@ function sessionTimerHeaders(uac: Srf.Dialog, req: Srf.SrfRequest): Record<strin
   if (!res?.has('Session-Expires')) return {};
   const supportsTimer = req.has('Supported') && /\btimer\b/i.test(req.get('Supported'));
   return { 'Session-Expires': res.get('Session-Expires'), ...(supportsTimer && res.has('Require') && /\btimer\b/i.test(res.get('Require')) ? { Require: 'timer' } : {}) };
+}
+
+/** Consecutive device targets of the same SIP user ring in parallel; everything else is one step per target. */
+export function forkGroups(targets: DialTarget[]): DialTarget[][] {
+  const out: DialTarget[][] = [];
+  for (const t of targets) {
+    const prev = out[out.length - 1];
+    if (prev && t.kind === 'device' && t.username && prev[0]!.kind === 'device' && prev[0]!.username === t.username) prev.push(t);
+    else out.push([t]);
+  }
+  return out;
+}
+
+/**
+ * The final response of a fork where nobody answered (RFC 3261 §16.7 "best response"): any 6xx; else the
+ * lowest class; inside 4xx, a definite answer (486 busy first) beats 408/480 (nobody there); a timeout only
+ * when everything timed out.
+ */
+export function bestFailure(fs: Array<{ status: number; reason: string; timeout: boolean }>): { status: number; reason: string; timeout: boolean } {
+  const rank = (s: number): number => {
+    if (s >= 600) return 0;
+    if (s === 486) return 1;
+    if (s >= 400 && s < 500 && s !== 408 && s !== 480 && s !== 487) return 2;
+    if (s === 480) return 3;
+    if (s === 408) return 4;
+    if (s >= 500 && s < 600) return 5;
+    return 6;
+  };
+  const best = [...fs].sort((x, y) => rank(x.status) - rank(y.status))[0] ?? { status: 480, reason: 'Temporarily Unavailable', timeout: false };
+  return { ...best, timeout: fs.every((f) => f.timeout) };
 }

@@ -14,7 +14,10 @@ import type { DialTarget } from './target.js';
 export type RouteDecision =
   | { kind: 'targets'; direction: 'inbound' | 'outbound'; targets: DialTarget[]; calledE164?: string }
   | { kind: 'identity'; identity: string; username?: string }
-  | { kind: 'reject'; status: number; reason: string };
+  | { kind: 'reject'; status: number; reason: string }
+  // --- voice (docs/voice.md): the voice engine runs the application; without one the SBC answers 480 ---
+  | { kind: 'application'; destination: { url?: string; applicationId?: string } };
+  // --- end voice ---
 
 export interface RouteRequest {
   requestUri: string;
@@ -84,9 +87,8 @@ export class CallRouter {
         if (targets.length === 0) return { kind: 'reject', status: 503, reason: 'No Route Available' };
         return { kind: 'targets', direction: 'outbound', targets, calledE164: e164 };
       }
-      case 'application':
-        // Application webhooks are not part of the SBC yet (docs/sbc.md, limits).
-        return { kind: 'reject', status: 480, reason: 'Temporarily Unavailable' };
+      case 'application': // voice (docs/voice.md): handed to the voice engine by app.ts
+        return { kind: 'application', destination: { ...(d.url ? { url: d.url } : {}), ...(d.applicationId ? { applicationId: d.applicationId } : {}) } };
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * SBC test bed on loopback 127.0.3.0/24: rtpengine (userspace, ng 127.0.3.9:22300+, media 30000–30999),
- * dynalite (the real DynamoSipRepository), the SIP engine on 127.0.3.3:5060 UDP+TCP, the media agent and the
- * SBC app in-process, and sipp processes (-cp 8900–8949, -mp 17000–17999) started and killed by PID.
+ * SBC test bed on loopback 127.0.3.0/24: rtpengine (userspace, ng 127.0.3.9:22350+, media 30000–30999, DTMF log
+ * to the SBC on 127.0.3.3:22450), dynalite (the real DynamoSipRepository), the SIP engine on 127.0.3.3:5060 UDP+TCP,
+ * the media agent and the SBC app in-process, and sipp processes (-cp 8900–8949, -mp 51000–52999) started and
+ * killed by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,13 +40,14 @@ export function testLogger(): pino.Logger {
   return pino({ level: process.env.SBC_TEST_LOG ?? 'silent' });
 }
 
-export async function startRtpengine(o: { ip?: string; ngPort: number; minPort: number; maxPort: number }): Promise<Daemon> {
+export async function startRtpengine(o: { ip?: string; ngPort: number; minPort: number; maxPort: number; dtmfLogDest?: string }): Promise<Daemon> {
   const ip = o.ip ?? RTP_IP;
   return startDaemon({
     name: 'rtpengine',
     command: 'rtpengine',
     args: ['--config-file=none', '--table=-1', `--interface=${ip}`, `--listen-ng=${ip}:${o.ngPort}`,
-      `--port-min=${o.minPort}`, `--port-max=${o.maxPort}`, '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0'],
+      `--port-min=${o.minPort}`, `--port-max=${o.maxPort}`, '--foreground', '--log-stderr', `--log-level=${process.env.RTPENGINE_LOG_LEVEL ?? 5}`, '--delete-delay=0',
+      ...(o.dtmfLogDest ? [`--dtmf-log-dest=${o.dtmfLogDest}`] : [])],
     ready: () => ngPing(ip, o.ngPort),
   });
 }
@@ -68,10 +70,14 @@ export interface Bed {
 
 export const TEST_LIMITS = { maxConcurrentCalls: 2000, maxCallsPerTenant: 2000, ringTimeoutSeconds: 3, maxCallSeconds: 0, gatewayTimeoutSeconds: 1.5 };
 
-export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean } = {}): Promise<Bed> {
+/** Where rtpengine sends its DTMF log (the SBC listens there: RFC 2833 → SIP INFO). */
+export const DTMF_LOG = `${ENGINE_IP}:22450`;
+
+export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean; media?: { minPort: number; maxPort: number; capacity: number } } = {}): Promise<Bed> {
   const log = o.logLevel ? pino({ level: o.logLevel }) : testLogger();
-  const ngPort = o.ngPort ?? 22300;
-  const rtpengine = await startRtpengine({ ngPort, minPort: 30000, maxPort: 30999 });
+  const ngPort = o.ngPort ?? 22350;
+  const mediaPorts = o.media ?? { minPort: 30000, maxPort: 30999, capacity: 250 }; // 1,000 media ports ≈ 250 calls
+  const rtpengine = await startRtpengine({ ngPort, minPort: mediaPorts.minPort, maxPort: mediaPorts.maxPort, dtmfLogDest: DTMF_LOG });
   const standIns = await startStandIns({ host: DB_IP });
   const aws = createAwsClients({ region: 'us-east-1', endpoints: { dynamodb: standIns.endpoints.dynamodb }, localCredentials: true });
   const tableName = `sbc-test-${process.pid}`;
@@ -84,12 +90,12 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
     timers: { t1: 250, t2: 2000, t4: 2500 },
   });
   const agentNode = await RtpEngineNode.connect({ id: 'media-1', target: { host: RTP_IP, port: ngPort }, localAddress: RTP_IP, timeoutMs: 1000, log });
-  const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: 250, heartbeatSeconds: 2, log }); // 1,000 media ports ≈ 250 calls
+  const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: mediaPorts.capacity, heartbeatSeconds: 2, log });
   const { srf, hostports } = await connectSrf({ host: ENGINE_IP, port: engine.adminPort, secret: 'sbc-test-secret', log });
   const config: SbcAppConfig = {
     instanceId: 'sbc-test',
     cacheSeconds: o.cacheSeconds ?? 0,
-    rtpengine: { ngPort, mode: 'registry', fallback: [], localAddress: ENGINE_IP, timeoutMs: 1000, refreshSeconds: 1 },
+    rtpengine: { ngPort, mode: 'registry', fallback: [], localAddress: ENGINE_IP, timeoutMs: 1000, refreshSeconds: 1, dtmfLogListen: DTMF_LOG },
     control: { host: ENGINE_IP, port: 0 },
     limits: { ...TEST_LIMITS, ...o.limits },
     registrar: { minExpires: 30, maxExpires: 3600, defaultExpires: 600, maxContacts: 3, nonceTtlSeconds: 60 },
@@ -128,7 +134,7 @@ export function killAllSipp(): void {
 }
 
 let cpNext = 8900;
-let mpNext = 17000;
+let mpNext = 51000;
 
 /**
  * Starts sipp in a temp dir. `scenario` is a file in test/fixtures/sipp/sbc; `vars` replace `__NAME__`
@@ -139,7 +145,7 @@ export function sipp(scenario: string | undefined, args: string[], vars: Record<
   const cp = cpNext;
   cpNext = cpNext >= 8949 ? 8900 : cpNext + 1;
   const mp = mpNext;
-  mpNext = mpNext >= 17900 ? 17000 : mpNext + 20;
+  mpNext = mpNext >= 51900 ? 51000 : mpNext + 20;
   const extra: string[] = [];
   if (scenario) {
     let xml = readFileSync(path.join(SCENARIOS, scenario), 'utf8');
