@@ -26,6 +26,7 @@ import { TenantRepository } from '../core/storage/tenants.js';
 import { WebhookSender } from '../core/webhooks.js';
 import { RecordingPipeline } from '../media-agent/recordings/pipeline.js';
 // --- end recording ---
+import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
 
 export interface LocalSipOptions {
   doc: DynamoDBDocumentClient;
@@ -129,6 +130,9 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: secret,
       ...(o.gateway ? { gateway: { secret: o.gateway.secret, signallingUrl: o.gateway.signallingUrl, ringTimeoutSeconds: 30, transcode: 'prefer-opus' as const, allowExternalSipUris: false } } : {}),
       ...(o.recordings ? { recording: { tenants: o.recordings.tenants } } : {}),
+      // --- media-services (docs/recordings.md § Playback): media library in the recordings bucket, caches beside the spool ---
+      ...(o.recordings ? { mediaServices: { library: new MediaLibrary(o.recordings.s3, o.recordings.bucket), cacheDir: join(o.recordings.dir, 'media-cache'), tmpDir: join(o.recordings.dir, 'play'), allowPrivateUrls: true } } : {}),
+      // --- end media-services ---
     });
     stops.push(() => sbc.close());
     components.push({

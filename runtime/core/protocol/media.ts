@@ -33,8 +33,11 @@ export const Legs = Type.Union([Type.Literal('caller'), Type.Literal('callee'), 
   description: '`caller` = the party that placed the call (the browser of a gateway call it dialed), `callee` = the other one',
 });
 
+/** PlaySource (runtime/core/protocol/voice.ts) without its `$id`: the same `$id` embedded by two routes confuses fastify's Ajv. */
+export const PlaySourceBody = Type.Object(PlaySource.properties, { additionalProperties: false, description: 'Exactly one of `url`, `media`, `tone`' });
+
 export const PlayRequest = Type.Object(
-  { source: PlaySource, legs: Type.Optional(Legs) },
+  { source: PlaySourceBody, legs: Type.Optional(Legs) },
   { additionalProperties: false, $id: 'PlayRequest' },
 );
 export type PlayRequest = Static<typeof PlayRequest>;
