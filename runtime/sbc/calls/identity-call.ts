@@ -41,6 +41,15 @@ export async function connectIdentity(call: CallSession, ringer: IdentityRinger,
   const uas = call.uas;
   call.markAnswered();
   leg.onHangup((reason) => {
+    if (reason === 'media-timeout') {
+      // The gateway's watchdog: the browser vanished without a hangup (gateway/watchdog.ts).
+      call.log.info('no media from the browser; hanging up the caller');
+      void (async () => {
+        if (uas.connected) await uas.destroy({ headers: { Reason: 'SIP;cause=408;text="browser media timeout"' } }).catch((err: unknown) => call.log.warn({ err }, 'BYE failed'));
+        await call.finish('media-timeout', 'sbc', 200);
+      })();
+      return;
+    }
     call.log.info({ reason }, 'browser hung up');
     void call.destroyLeg(uas).then(() => call.finish('remote-hangup', 'callee', 200));
   });

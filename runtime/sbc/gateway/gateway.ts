@@ -41,6 +41,10 @@ import type { DialTarget } from '../routing/target.js';
 import { addBundle, browserOfferCodecs, browserOfferForRtpengine, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
 import { GATEWAY_SECRET_HEADER, type GatewayNotifier } from './notifier.js';
 import type { RecordingPolicy, RecordableCall } from '../recording/recording.js';
+import { MediaWatchdog } from './watchdog.js';
+
+/** Reason header on the BYE the SBC sends when the browser's media stopped. */
+const MEDIA_TIMEOUT_REASON = 'SIP;cause=408;text="browser media timeout"';
 
 export interface GatewayOptions {
   /** Shared secret signalling sends in `x-cpaas-gateway-secret` (and the SBC sends back). */
@@ -49,6 +53,10 @@ export interface GatewayOptions {
   transcode: TranscodePolicy;
   /** Whether browsers may dial SIP URIs outside the tenant (toll-fraud risk; off by default). */
   allowExternalSipUris: boolean;
+  /** Vanished-browser watchdog (watchdog.ts): no RTP from the browser this long → the SIP leg is hung up. 0 = off. Default 30. */
+  mediaTimeoutSeconds?: number;
+  /** How often the watchdog queries rtpengine. Default 5. */
+  watchdogIntervalSeconds?: number;
 }
 
 export interface GatewayDeps {
@@ -112,6 +120,8 @@ class OutboundCall {
   target?: DialTarget;
   private ended = false;
   private hangupWanted = false;
+  held = false;
+  private unwatch?: () => void;
 
   constructor(
     readonly gw: Gateway,
@@ -192,16 +202,26 @@ class OutboundCall {
     }
     this.state = 'answered';
     this.answeredAt = d.clock.now();
+    this.unwatch = this.gw.watchdog?.watch({
+      id: this.id, browserTag: this.media.tags.a, query: () => this.media.query(), paused: () => this.held,
+      onTimeout: () => void this.mediaTimeout(),
+    });
     d.cdr.answered(this.owner.tenantId, this.id, {});
     this.log.info({ target: this.target?.label }, 'call answered');
     await d.notifier.send({ type: 'answered', ...this.owner, callId: this.id, sdp });
     if (!uac.connected) await this.end('remote-hangup', 'callee', 200);
   }
 
-  private async destroyUac(): Promise<void> {
+  /** The browser vanished (watchdog): BYE with a Reason to the SIP party, call record closed as media-timeout. */
+  private async mediaTimeout(): Promise<void> {
+    await this.destroyUac(MEDIA_TIMEOUT_REASON);
+    await this.end('media-timeout', 'sbc', 200);
+  }
+
+  private async destroyUac(reason?: string): Promise<void> {
     if (!this.uac?.connected) return;
     try {
-      await this.uac.destroy();
+      await this.uac.destroy(reason ? { headers: { Reason: reason } } : {});
     } catch (err) {
       this.log.warn({ err }, 'BYE failed');
     }
@@ -219,7 +239,9 @@ class OutboundCall {
         return;
       case 'hold':
       case 'resume':
-        return this.gw.reinvite(this.requireUac(), c.action === 'hold', this.log);
+        await this.gw.reinvite(this.requireUac(), c.action === 'hold', this.log);
+        this.held = c.action === 'hold';
+        return;
       case 'dtmf':
         return this.gw.sendDtmf(this.requireUac(), this.media, 'b', c.digits ?? '', this.log);
       case 'transfer':
@@ -236,6 +258,7 @@ class OutboundCall {
     if (this.ended) return;
     this.ended = true;
     this.state = 'ended';
+    this.unwatch?.();
     const d = this.gw.deps;
     this.gw.calls.delete(this.id);
     const quality = await this.media.delete();
@@ -256,6 +279,8 @@ class InboundCall {
   lastAnswer = '';
   settle?: { resolve(leg: BrowserLeg): void; reject(err: AppError): void };
   hangupCb?: (reason: string) => void;
+  held = false;
+  unwatch?: () => void;
 
   constructor(readonly gw: Gateway, readonly id: string, readonly owner: Owner, readonly log: Logger) {}
 
@@ -273,13 +298,18 @@ class InboundCall {
         return;
       }
       this.state = 'ended';
+      this.unwatch?.();
       this.gw.calls.delete(this.id);
       this.hangupCb?.('local-hangup');
       return;
     }
     const s = this.session();
     if (!s.uas?.connected) throw new AppError('CALL_STATE_CONFLICT', `call ${this.id} has no SIP leg`);
-    if (c.action === 'hold' || c.action === 'resume') return this.gw.reinvite(s.uas, c.action === 'hold', this.log);
+    if (c.action === 'hold' || c.action === 'resume') {
+      await this.gw.reinvite(s.uas, c.action === 'hold', this.log);
+      this.held = c.action === 'hold';
+      return;
+    }
     if (c.action === 'dtmf') return this.gw.sendDtmf(s.uas, s.media, 'a', c.digits ?? '', this.log);
     return this.gw.refer(s.uas, c.target ?? '', this.log);
   }
@@ -288,9 +318,15 @@ class InboundCall {
 export class Gateway {
   readonly calls = new Map<string, OutboundCall | InboundCall>();
   readonly ringer: IdentityRinger;
+  /** Vanished-browser watchdog (absent when mediaTimeoutSeconds is 0). */
+  readonly watchdog?: MediaWatchdog;
 
   constructor(readonly deps: GatewayDeps) {
     this.ringer = { ring: (req) => this.ring(req) };
+    const timeout = deps.options.mediaTimeoutSeconds ?? 30;
+    if (timeout > 0) {
+      this.watchdog = new MediaWatchdog({ intervalMs: (deps.options.watchdogIntervalSeconds ?? 5) * 1000, timeoutMs: timeout * 1000, clock: deps.clock, log: deps.log });
+    }
   }
 
   /** A browser-originated call for the recording endpoint (inbound ones are the SBC's own CallSessions). */
@@ -462,10 +498,14 @@ export class Gateway {
     const owner = { ...call.owner, socketId: b.socketId };
     const leg: BrowserLeg = {
       answerSdp: b.sdp,
-      modify: async (offer) => (call.lastAnswer = reanswer(call.lastAnswer, offer)),
+      modify: async (offer) => {
+        call.held = /^a=(sendonly|inactive)/m.test(offer); // the SIP caller put the browser on hold
+        return (call.lastAnswer = reanswer(call.lastAnswer, offer));
+      },
       hangup: async (reason) => {
         if (call.state === 'ended') return;
         call.state = 'ended';
+        call.unwatch?.();
         this.calls.delete(call.id);
         await d.notifier.send({ type: 'ended', ...owner, callId: call.id, reason: reason === 'error' ? 'error' : 'remote-hangup' });
       },
@@ -474,6 +514,18 @@ export class Gateway {
       },
     };
     call.log.info({ socketId: b.socketId }, 'browser answered');
+    const session = d.findSession(callId);
+    if (session && this.watchdog) {
+      call.unwatch = this.watchdog.watch({
+        id: callId, browserTag: session.media.tags.b, query: () => session.media.query(), paused: () => call.held,
+        onTimeout: () => {
+          if (call.state === 'ended') return;
+          call.state = 'ended';
+          this.calls.delete(call.id);
+          call.hangupCb?.('media-timeout');
+        },
+      });
+    }
     call.settle.resolve(leg);
   }
 
@@ -541,6 +593,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.watchdog?.stop();
     await Promise.all([...this.calls.values()].map((c) => c.control({ tenantId: c.owner.tenantId, identity: c.owner.identity, action: 'hangup' }).catch(() => undefined)));
   }
 }

@@ -12,6 +12,10 @@ import { MediaNodePool } from '../../../runtime/sbc/media/node-pool.js';
 import { pingOk } from '../../../runtime/sbc/routing/health.js';
 import { sbcEmf, createSbcMetrics } from '../../../runtime/sbc/control/metrics.js';
 import type { GatewayHealth, MediaNode, Route, Trunk } from '../../../runtime/core/storage/sip-types.js';
+import { bestFailure, forkGroups } from '../../../runtime/sbc/calls/call-session.js'; // sbc-core
+import { dtmfSource } from '../../../runtime/sbc/calls/bridge.js';
+import { parseDtmfLog } from '../../../runtime/sbc/media/dtmf-events.js';
+import { MediaWatchdog } from '../../../runtime/sbc/gateway/watchdog.js';
 
 const clockAt = (ms: number) => ({ now: () => ms });
 
@@ -150,3 +154,57 @@ describe('media node pool', () => {
     await pool.close();
   });
 });
+
+// --- sbc-core: forking, RFC 2833 → INFO, vanished-browser watchdog ---
+describe('forking, DTMF log, media watchdog', () => {
+  const t = (username: string | undefined, kind: 'device' | 'gateway' = 'device') => ({ kind, uri: `sip:${username ?? 'gw'}@x`, fromUser: 'a', toUser: 'b', toHost: 'x', headers: {}, label: 'l', ...(username ? { username } : {}) });
+  it('groups a user\'s bindings for parallel forking, gateways stay sequential', () => {
+    expect(forkGroups([t('alice'), t('alice'), t(undefined, 'gateway'), t(undefined, 'gateway')]).map((g) => g.length)).toEqual([2, 1, 1]);
+    expect(forkGroups([t('alice'), t('bob')]).map((g) => g.length)).toEqual([1, 1]);
+  });
+  it('picks the best final response of a fork', () => {
+    const f = (status: number, timeout = false) => ({ status, reason: String(status), timeout });
+    expect(bestFailure([f(486), f(486)]).status).toBe(486);
+    expect(bestFailure([f(503), f(486)]).status).toBe(486);
+    expect(bestFailure([f(480), f(404)]).status).toBe(404);
+    expect(bestFailure([f(486), f(603)]).status).toBe(603);
+    expect(bestFailure([f(408, true), f(480)])).toMatchObject({ status: 480, timeout: false });
+    expect(bestFailure([f(408, true), f(408, true)])).toMatchObject({ status: 408, timeout: true });
+  });
+  it('parses rtpengine DTMF log datagrams and finds the sending leg', () => {
+    const e = parseDtmfLog('{"callid":"ca_1","source_tag":"a-leg","tags":["b-leg","a-leg"],"type":"DTMF","timestamp":1795619732,"source_ip":"127.0.11.1","event":11,"duration":120,"volume":10}');
+    expect(e).toMatchObject({ callId: 'ca_1', sourceTag: 'a-leg', digit: '#', durationMs: 120, sourceIp: '127.0.11.1' });
+    expect(parseDtmfLog('{"callid":"x","event":16}')).toBeUndefined(); // flash
+    expect(parseDtmfLog('not json')).toBeUndefined();
+    const legs = { a: { remote: { sdp: 'c=IN IP4 10.0.0.1\r\n' } }, b: { remote: { sdp: 'c=IN IP4 10.0.0.2\r\n' } } };
+    expect(dtmfSource(e!, legs, { a: 'a-leg', b: 'b-leg' })).toBe('a');
+    expect(dtmfSource({ ...e!, sourceTag: 't1' }, legs, { a: 'a-leg', b: 't1' })).toBe('b');
+    expect(dtmfSource({ ...e!, sourceTag: '?', sourceIp: '10.0.0.2' }, legs, { a: 'a-leg', b: 'b-leg' })).toBe('b');
+  });
+  it('hangs up a gateway call whose browser sends no media for the timeout, not one that is on hold', async () => {
+    let now = 0;
+    const log = pino({ level: 'silent' });
+    const w = new MediaWatchdog({ intervalMs: 0, timeoutMs: 30_000, clock: { now: () => now }, log });
+    const packets = { live: 0, dead: 0, held: 0 };
+    const ended: string[] = [];
+    const watch = (id: keyof typeof packets, paused = false) => w.watch({
+      id, browserTag: 'browser', paused: () => paused,
+      query: async () => ({ packets: { browser: packets[id], sip: 100 }, totalPackets: packets[id] + 100 }),
+      onTimeout: () => ended.push(id),
+    });
+    watch('live');
+    watch('dead');
+    watch('held', true);
+    for (let s = 0; s <= 40; s += 5) {
+      now = s * 1000;
+      packets.live += 250;
+      if (s < 10) packets.dead += 250; // the browser vanished at 10 s
+      await w.sweep();
+    }
+    expect(ended).toEqual(['dead']); // 30 s after its last packet, once
+    expect(w.watched).toBe(2);
+    expect(w.timeouts).toBe(1);
+    w.stop();
+  });
+});
+// --- end sbc-core ---
