@@ -20,6 +20,9 @@ import { createConferenceClient, type ConferenceControl } from './conference-cli
 import type { S3Client } from '@aws-sdk/client-s3'; // recordings (docs/recordings.md)
 import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
 import { createAwsClients } from '../core/aws/clients.js'; // recordings
+import { VoicemailStore } from '../core/voicemail/store.js'; // voicemail (docs/voicemail.md)
+import { VoicemailRepository } from '../core/storage/voicemail.js'; // voicemail
+import type { VoicemailEvent } from '../core/voicemail/notifier.js'; // voicemail
 
 /** Secret values, resolved by main.ts (inline or from Secrets Manager). */
 export interface ResolvedSecrets {
@@ -69,6 +72,12 @@ export interface Services {
   /** Where recording files live (S3 client created lazily when not injected). */
   recordingFiles: { readonly s3: S3Client; bucket: string };
   // --- end recordings ---
+  // --- voicemail (docs/voicemail.md) ---
+  /** Messages and mailbox settings; WAVs live in the recordings bucket under `voicemail/`. */
+  voicemail: VoicemailStore;
+  /** Emits `voicemail:new` to the owner's sockets (set by the socket layer once socket.io exists). */
+  voicemailEvents?: (e: VoicemailEvent) => Promise<number>;
+  // --- end voicemail ---
 }
 
 /** Client of the SBC control API used by the `dial:*` socket events. */
@@ -96,6 +105,7 @@ export function createServices(input: {
   const { config, clock } = input;
   const db = new Db(input.doc, config.tableName, clock);
   const tenants = new TenantRepository(db);
+  let voicemailStore: VoicemailStore | undefined; // voicemail (docs/voicemail.md)
   return {
     config,
     log: input.log,
@@ -144,5 +154,11 @@ export function createServices(input: {
       };
     })(),
     // --- end recordings ---
+    // --- voicemail (docs/voicemail.md): same bucket as recordings (lazy S3 client), keys under voicemail/ ---
+    get voicemail(): VoicemailStore {
+      voicemailStore ??= new VoicemailStore(new VoicemailRepository(db), this.recordingFiles, clock, { urlExpirySeconds: config.recordings?.urlExpirySeconds ?? 300 });
+      return voicemailStore;
+    },
+    // --- end voicemail ---
   };
 }

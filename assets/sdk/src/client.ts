@@ -10,6 +10,7 @@ import { consoleLog, type LogFn } from './log.js';
 import { Room, type JoinOptions } from './room.js';
 import { Call, type CallOptions } from './call.js';
 import { PhoneCall, type DialOptions } from './phone.js';
+import { Voicemail, type VoicemailMessage } from './voicemail.js'; // voicemail (docs/voicemail.md)
 import type { ClientContext } from './context.js';
 import {
   SDK_PROTOCOL_VERSION,
@@ -64,6 +65,10 @@ type ClientEvents = {
   'incoming-phone-call': (call: PhoneCall) => void;
   presence: (p: PresenceInfo) => void;
   'ice-servers': (servers: IceServer[], expiresAt: string) => void;
+  // --- voicemail ---
+  /** A new voicemail message in one of this identity's mailboxes. */
+  voicemail: (message: VoicemailMessage) => void;
+  // --- end voicemail ---
 };
 
 type AnySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -79,6 +84,10 @@ export class CpaasClient extends Emitter<ClientEvents> {
   readonly calls = new Map<string, Call>();
   /** Phone calls through the WebRTC ⇄ SIP gateway, by call id. */
   readonly phoneCalls = new Map<string, PhoneCall>();
+  // --- voicemail ---
+  /** This identity's voicemail: `list()`, `url(id)`, `markRead(id)`, `remove(id)`; new messages arrive as `'voicemail'` events. */
+  readonly voicemail: Voicemail;
+  // --- end voicemail ---
   private readonly socket: AnySocket;
   private readonly opts: ConnectOptions;
   private readonly log: LogFn;
@@ -119,6 +128,7 @@ export class CpaasClient extends Emitter<ClientEvents> {
       qualityIntervalMs: opts.qualityIntervalMs ?? 2_000,
       reportError: (err) => this.emit('error', err),
     };
+    this.voicemail = new Voicemail(this.ctx); // voicemail
     this.wire();
   }
 
@@ -197,6 +207,7 @@ export class CpaasClient extends Emitter<ClientEvents> {
       this.emit('incoming-phone-call', call);
     });
     s.on('presence:changed', (p) => this.emit('presence', p));
+    s.on('voicemail:new', (e) => this.emit('voicemail', e.message)); // voicemail
     const onNet = () => this.networkChanged('network change');
     globalThis.addEventListener?.('online', onNet);
     this.offNetwork.push(() => globalThis.removeEventListener?.('online', onNet));

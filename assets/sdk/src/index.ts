@@ -13,6 +13,7 @@ export { CpaasError, type CpaasErrorCode, type SdkErrorCode } from './errors.js'
 export { rFactor, mosFromR, type QualitySample } from './quality.js';
 export { Sha256, sha256OfBlob } from './sha256.js';
 export { SDK_PROTOCOL_VERSION } from './protocol.js';
+export { Voicemail, type VoicemailListOptions, type VoicemailMessage, type VoicemailPage, type VoicemailWithUrl, type MailboxRef } from './voicemail.js'; // voicemail
 export type { ChatMessage, Participant, PresenceInfo, PresenceStatus, HangupReason, IceServer, SessionInfo, RoomInfo, CallInfo } from './protocol.js';
 
 declare const __SDK_VERSION__: string;

@@ -13,6 +13,7 @@ import { registerPresenceHandlers } from './presence.js';
 import { registerCallHandlers, dropCallsOf } from './calls.js';
 import { registerFileHandlers } from './files.js';
 import { registerDialHandlers } from './dial.js';
+import { registerVoicemailHandlers, voicemailEventSink, VOICEMAIL_EVENTS } from './voicemail.js'; // voicemail (docs/voicemail.md)
 
 export type { SocketData };
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -75,6 +76,7 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
       });
   });
 
+  services.voicemailEvents = voicemailEventSink(io); // voicemail (docs/voicemail.md): sink → owner's sockets
   services.events = {
     async roomClosed(tenantId, roomId) {
       io.to(roomChannel(tenantId, roomId)).emit('room:closed', { roomId });
@@ -132,6 +134,7 @@ export function attachSocketLayer(io: Io, services: Services): { stop(): Promise
     registerCallHandlers(ctx);
     registerFileHandlers(ctx);
     registerDialHandlers(ctx);
+    registerVoicemailHandlers(ctx); // voicemail (docs/voicemail.md)
 
     const heartbeat = setInterval(() => {
       for (const [roomId, participantId] of state.rooms) {
@@ -200,5 +203,6 @@ const KNOWN_EVENTS = new Set<string>([
   'call:invite', 'call:accept', 'call:reject', 'call:cancel', 'call:hangup', 'call:hold', 'call:signal', 'call:resume',
   'file:offer', 'file:accept', 'file:decline', 'file:cancel',
   'ice:refresh', 'dial:start', 'dial:control', 'dial:answer',
+  ...VOICEMAIL_EVENTS, // voicemail (docs/voicemail.md)
 ]);
 

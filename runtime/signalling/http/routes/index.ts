@@ -11,6 +11,8 @@ import { numberRoutes } from './numbers.js';
 import { callRoutes } from './calls.js';
 import { internalGatewayRoutes } from './internal-gateway.js'; // gateway (docs/gateway.md)
 import { recordingRoutes } from './recordings.js'; // recordings (docs/recordings.md)
+import { voicemailRoutes } from './voicemail.js'; // voicemail (docs/voicemail.md)
+import { internalVoicemailRoutes } from './internal-voicemail.js'; // voicemail
 // --- media-services (docs/recordings.md) ---
 import { callMediaRoutes } from './call-media.js';
 import { mediaLibraryRoutes } from './media-library.js';
@@ -18,4 +20,4 @@ import { mediaLibraryRoutes } from './media-library.js';
 import { conferenceRoutes } from './conferences.js'; // conferences (docs/conferences.md)
 
 /** Every REST route module, registered in this order by buildHttp(). */
-export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes, recordingRoutes, /* conferences */ conferenceRoutes, /* media-services */ callMediaRoutes, mediaLibraryRoutes];
+export const routes: Array<(app: Http, services: Services) => Promise<void>> = [healthRoutes, tenantRoutes, roomRoutes, inviteRoutes, tokenRoutes, sipRoutes, trunkRoutes, numberRoutes, callRoutes, internalGatewayRoutes, recordingRoutes, /* voicemail */ voicemailRoutes, internalVoicemailRoutes, /* conferences */ conferenceRoutes, /* media-services */ callMediaRoutes, mediaLibraryRoutes];
