@@ -20,9 +20,10 @@ import { createConferenceClient, type ConferenceControl } from './conference-cli
 import type { S3Client } from '@aws-sdk/client-s3'; // recordings (docs/recordings.md)
 import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
 import { createAwsClients } from '../core/aws/clients.js'; // recordings
-import { VoicemailStore } from '../core/voicemail/store.js'; // voicemail (docs/voicemail.md)
-import { VoicemailRepository } from '../core/storage/voicemail.js'; // voicemail
-import type { VoicemailEvent } from '../core/voicemail/notifier.js'; // voicemail
+// --- voice-api (docs/api.md § Programmable voice) ---
+import { ApplicationRepository } from '../core/storage/applications.js';
+import { createVoiceClient, type VoiceControl } from './voice-client.js';
+// --- end voice-api ---
 
 /** Secret values, resolved by main.ts (inline or from Secrets Manager). */
 export interface ResolvedSecrets {
@@ -72,12 +73,11 @@ export interface Services {
   /** Where recording files live (S3 client created lazily when not injected). */
   recordingFiles: { readonly s3: S3Client; bucket: string };
   // --- end recordings ---
-  // --- voicemail (docs/voicemail.md) ---
-  /** Messages and mailbox settings; WAVs live in the recordings bucket under `voicemail/`. */
-  voicemail: VoicemailStore;
-  /** Emits `voicemail:new` to the owner's sockets (set by the socket layer once socket.io exists). */
-  voicemailEvents?: (e: VoicemailEvent) => Promise<number>;
-  // --- end voicemail ---
+  // --- voice-api (docs/api.md § Programmable voice) ---
+  applications: ApplicationRepository;
+  /** The SBC's programmable-voice control API (absent without `sbcControlUrl` + the gateway secret). */
+  voice?: VoiceControl;
+  // --- end voice-api ---
 }
 
 /** Client of the SBC control API used by the `dial:*` socket events. */
@@ -105,7 +105,6 @@ export function createServices(input: {
   const { config, clock } = input;
   const db = new Db(input.doc, config.tableName, clock);
   const tenants = new TenantRepository(db);
-  let voicemailStore: VoicemailStore | undefined; // voicemail (docs/voicemail.md)
   return {
     config,
     log: input.log,
@@ -154,11 +153,13 @@ export function createServices(input: {
       };
     })(),
     // --- end recordings ---
-    // --- voicemail (docs/voicemail.md): same bucket as recordings (lazy S3 client), keys under voicemail/ ---
-    get voicemail(): VoicemailStore {
-      voicemailStore ??= new VoicemailStore(new VoicemailRepository(db), this.recordingFiles, clock, { urlExpirySeconds: config.recordings?.urlExpirySeconds ?? 300 });
-      return voicemailStore;
-    },
-    // --- end voicemail ---
+    // --- voice-api (docs/api.md § Programmable voice): same SBC URL and shared secret as the gateway ---
+    applications: new ApplicationRepository(db),
+    ...(() => {
+      const secret = input.secrets.gatewaySecret ?? config.gateway?.secret.value;
+      if (!config.sbcControlUrl || !secret) return {};
+      return { voice: createVoiceClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway?.requestTimeoutMs ?? 5000, log: input.log }) };
+    })(),
+    // --- end voice-api ---
   };
 }

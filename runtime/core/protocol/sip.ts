@@ -203,7 +203,16 @@ export const Destination = Type.Union(
     Type.Object({ type: Type.Literal('sip-user'), username: SipUsername }, { additionalProperties: false }),
     Type.Object({ type: Type.Literal('identity'), identity: Identity }, { additionalProperties: false }),
     Type.Object({ type: Type.Literal('trunk'), trunkId: Type.String({ minLength: 1, maxLength: 64 }), number: Type.Optional(E164) }, { additionalProperties: false }),
-    Type.Object({ type: Type.Literal('application'), url: Type.String({ pattern: '^https?://', maxLength: 2048 }) }, { additionalProperties: false }),
+    // --- voice-api: exactly one of url / applicationId (checked by PUT /v1/numbers/{e164}) ---
+    Type.Object(
+      {
+        type: Type.Literal('application'),
+        url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Webhook returning call-control documents' })),
+        applicationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A voice application of the tenant (`POST /v1/applications`)' })),
+      },
+      { additionalProperties: false, description: 'Calls run a voice application: exactly one of `applicationId` or `url`' },
+    ),
+    // --- end voice-api ---
   ],
   { $id: 'Destination', description: 'Where calls to the number go' },
 );

@@ -109,7 +109,9 @@ export type Destination =
   | { type: 'sip-user'; username: string }
   | { type: 'identity'; identity: string }
   | { type: 'trunk'; trunkId: string; number?: string }
-  | { type: 'application'; url: string };
+  // --- voice-api: a number runs a voice application (stored, `applicationId`) or a webhook URL directly ---
+  | { type: 'application'; url?: string; applicationId?: string };
+  // --- end voice-api ---
 
 export interface PhoneNumber {
   tenantId: string;

@@ -20,7 +20,7 @@ export async function numberRoutes(app: Http, services: Services): Promise<void>
       schema: {
         tags: ['numbers'],
         summary: "Assign a number or change its destination",
-        description: 'Idempotent. A number belongs to one tenant (409 CONFLICT otherwise). A `sip-user` or `trunk` destination must exist in the tenant.',
+        description: 'Idempotent. A number belongs to one tenant (409 CONFLICT otherwise). A `sip-user`, `trunk` or `application` (`applicationId`) destination must exist in the tenant.',
         params: NumberParams,
         body: PutNumberRequest,
         response: { 200: PhoneNumberDto, ...errorResponses, 409: { $ref: 'ErrorBody#' } },
@@ -31,6 +31,12 @@ export async function numberRoutes(app: Http, services: Services): Promise<void>
       const d = req.body.destination;
       if (d.type === 'sip-user' && !(await services.sip.getUser(tenantId, d.username))) throw AppError.invalid(`SIP user ${d.username} not found`, 'body/destination/username');
       if (d.type === 'trunk' && !(await services.sip.getTrunk(tenantId, d.trunkId))) throw AppError.invalid(`trunk ${d.trunkId} not found`, 'body/destination/trunkId');
+      // --- voice-api: an application destination names exactly one of a stored application or a webhook URL ---
+      if (d.type === 'application') {
+        if ((d.url === undefined) === (d.applicationId === undefined)) throw AppError.invalid('an application destination needs exactly one of applicationId or url', 'body/destination/applicationId');
+        if (d.applicationId && !(await services.applications.get(tenantId, d.applicationId))) throw AppError.invalid(`application ${d.applicationId} not found`, 'body/destination/applicationId');
+      }
+      // --- end voice-api ---
       return toNumberDto(await services.sip.putNumber({ tenantId, e164: req.params.e164, destination: d }));
     },
   );
