@@ -43,6 +43,12 @@ export interface EngineOptions {
   tls?: TlsCredentials;
   /** Validation limits for network messages (defaults in DEFAULT_LIMITS). */
   limits?: Partial<ParseLimits>;
+  /**
+   * Forget timer of server transactions the application never answers (dropped requests): INVITEs with no
+   * response above 100 after this many ms (default 120,000), other requests after 64·T1 (the client's Timer F).
+   * Counted in `dropped['unanswered']`.
+   */
+  unansweredInviteMs?: number;
 }
 
 export interface EngineStats {
@@ -260,6 +266,7 @@ export class Engine {
         this.removeDialog(dialog);
         this.cdr('stop', 'network', 'normal-release', req);
       }
+      txn.armForget(method === 'INVITE' ? (this.opts.unansweredInviteMs ?? 120_000) : 64 * this.timers.t1, () => this.drop('unanswered'));
       this.forwardToApp(dialog.init.owner, req, peer, local, bytes, txn.id, dialog.id);
       return;
     }
@@ -275,6 +282,7 @@ export class Engine {
     }
     txn.appData.client = client;
     if (method === 'INVITE') this.cdr('attempt', 'network', undefined, req);
+    txn.armForget(method === 'INVITE' ? (this.opts.unansweredInviteMs ?? 120_000) : 64 * this.timers.t1, () => this.drop('unanswered'));
     this.forwardToApp(client, req, peer, local, bytes, txn.id, '');
   }
 

@@ -87,9 +87,25 @@ export class ServerTransaction extends Transaction {
   done = false;
   /** Extra data the engine keeps with the transaction. */
   appData: Record<string, unknown> = {};
+  /** The application sent a response above 100 (a provisional or final one). */
+  appAnswered = false;
 
   constructor(layer: TransactionLayer, key: string, readonly request: SipMessage, peer: Peer, local: Endpoint) {
     super(layer, key, peer, local);
+  }
+
+  /**
+   * Forget timer: when nothing above 100 Trying has been sent after `ms` (the application dropped the request,
+   * e.g. the SBC firewall's silent drop), the transaction is forgotten (`done`: a late answer gets NOK) and
+   * `onForget` runs. Without it an unanswered INVITE transaction would live until the engine restarts.
+   */
+  armForget(ms: number, onForget: () => void): void {
+    this.after(ms, () => {
+      if (this.finalSent || this.appAnswered) return;
+      this.done = true;
+      onForget();
+      this.terminate();
+    });
   }
 
   get isInvite(): boolean {
@@ -104,6 +120,7 @@ export class ServerTransaction extends Transaction {
     if (this.terminated || this.finalSent) return;
     const t = this.layer.timers;
     const status = res.status!;
+    if (status > 100) this.appAnswered = true;
     this.lastResponse = res;
     this.lastData = res.toBuffer();
     this.transmit(this.lastData);

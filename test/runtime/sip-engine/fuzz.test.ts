@@ -1,12 +1,20 @@
 /**
- * Fuzz: ≥ 100,000 mutated SIP messages (bit flips, truncation, header duplication, huge values, bad
- * Content-Length, random bytes, …; deterministic seed) over UDP and some over TCP, at a bounded rate, to an
- * engine + srf B2BUA in a child process, while sipp places real calls through it.
+ * Fuzz (in `npm test`): ≥ 100,000 mutated SIP messages (bit flips, truncation, header duplication, huge values, bad
+ * Content-Length, random bytes, …; deterministic seed) over UDP and some over TCP, PACED (FUZZ_RATE messages/s,
+ * at most MAX_IN_FLIGHT not yet read by the engine), to an engine + srf B2BUA in a child process, while sipp places
+ * real calls through it.
  * Asserts: no crash, no internal errors, OPTIONS still answered, calls succeed, RSS growth < 10 % after
  * warm-up, no transactions/dialogs/connections left. Engine 127.0.6.21, fuzzers 127.0.6.22, sipp UAS
  * 127.0.6.23:5062 and UAC 127.0.6.24, -cp 9090–9091, media 19800–19899.
  *
- * FUZZ_MESSAGES (default 100000) and FUZZ_SEED (default 4475) override the volume and the seed.
+ * Why it used to fail in full CI runs (docs/sip-engine.md § Fuzz): the sender kept up to 200 datagrams (some of
+ * them 65 kB) in flight and wrote off what the kernel dropped after 100 ms, so it always ran the engine at
+ * saturation: the engine's UDP receive queue overflowed continuously (~8 % of the datagrams lost) and the real
+ * call's INVITE/200/ACK/BYE, which share that socket, were lost with them; with the child's T1 = 50 ms (Timer B
+ * and the 2xx-without-ACK timer = 3.2 s) a few consecutive losses on a loaded machine meant a 408 or a BYE.
+ *
+ * FUZZ_MESSAGES (default 100000), FUZZ_SEED (default 4475) and FUZZ_RATE (default 4000/s) override the volume,
+ * the seed and the pace.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -25,7 +33,10 @@ const UAS = '127.0.6.23';
 const UAC = '127.0.6.24';
 const TOTAL = Number(process.env.FUZZ_MESSAGES ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 4475);
-const WARMUP = 20_000;
+const WARMUP = Math.min(10_000, Math.floor(TOTAL / 5));
+const RATE = Number(process.env.FUZZ_RATE ?? 4000);
+/** Messages sent and not yet read by the engine (its socket queue stays short: no overflow, no lost real call). */
+const MAX_IN_FLIGHT = 48;
 
 const run = requires('sipp', haveSipp, 'sipp (Debian sip-tester) not installed');
 
@@ -109,7 +120,7 @@ describe.runIf(run)('sip engine fuzz', () => {
     let output = '';
     child = fork(path.join(HERE, 'fuzz-engine.ts'), [], {
       execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, FUZZ_ENGINE_IP: ENGINE, FUZZ_UAS: `${UAS}:5062`, MALLOC_ARENA_MAX: '2' },
+      env: { ...process.env, FUZZ_ENGINE_IP: ENGINE, FUZZ_UAS: `${UAS}:5062`, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' },
     });
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
@@ -157,29 +168,36 @@ describe.runIf(run)('sip engine fuzz', () => {
     };
 
     /**
-     * Sends until the engine has received `count` more messages, at a bounded rate: at most 200 ahead of
-     * what the engine has read (datagrams the kernel dropped are written off as `lost` after a stall).
+     * Sends until the engine has received `count` more messages, paced: RATE messages/s (token bucket) and at most
+     * MAX_IN_FLIGHT not yet read by the engine. Datagrams the kernel dropped anyway are written off after a 300 ms
+     * stall (rare at this pace: counted in `lost`).
      */
     let lost = 0;
     let lastReceived = -1;
-    let stalledSince = 0;
+    let stalledSince = Date.now();
     async function blast(count: number): Promise<void> {
       const { count: start } = await ask<{ count: number }>('count', 'count');
+      let tokens = 0;
+      let last = Date.now();
       for (;;) {
         const { count: received } = await ask<{ count: number }>('count', 'count');
         if (received - start >= count) return;
+        const now = Date.now();
+        tokens = Math.min(RATE / 20, tokens + ((now - last) / 1000) * RATE);
+        last = now;
         let backlog = sent + sentTcp - received - lost;
-        if (received !== lastReceived) stalledSince = Date.now();
-        else if (backlog > 200 && Date.now() - stalledSince > 100) { lost += backlog; backlog = 0; }
+        if (received !== lastReceived) stalledSince = now;
+        else if (backlog > 0 && now - stalledSince > 300) { lost += backlog; backlog = 0; }
         lastReceived = received;
-        const batch = backlog > 200 ? 0 : Math.min(80, count - (received - start));
-        for (let i = 0; i < batch; i++) {
+        let batch = Math.max(0, Math.min(Math.floor(tokens), MAX_IN_FLIGHT - backlog, count - (received - start) - backlog));
+        tokens -= batch;
+        while (batch-- > 0) {
           const msg = mutate(corpus[Math.floor(rand() * corpus.length)]!);
           largest = Math.max(largest, msg.length);
-          socks[i & 1]!.send(msg.subarray(0, 65_507), udpPort, ENGINE);
+          socks[batch & 1]!.send(msg.subarray(0, 65_507), udpPort, ENGINE);
           sent++;
         }
-        if (rand() < 0.05) { // now and then a TCP connection with a burst of mutated messages
+        if (rand() < 0.01) { // now and then a TCP connection with a burst of mutated messages
           const c = net.connect({ host: ENGINE, port: tcpPort, localAddress: FUZZER });
           c.on('error', () => undefined);
           c.on('data', () => undefined);
@@ -189,13 +207,13 @@ describe.runIf(run)('sip engine fuzz', () => {
           });
           sentTcp += 20;
         }
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 5));
       }
     }
 
     // warm-up, then the baseline (after GC)
     await blast(WARMUP);
-    await new Promise((r) => setTimeout(r, 4000)); // transactions from the warm-up end (64·T1 = 3.2 s)
+    await new Promise((r) => setTimeout(r, 3500)); // transactions from the warm-up end (64·T1 = 3.2 s)
     const before = await ask<{ rss: number; heapUsed: number; stats: Record<string, any> }>('stats', 'stats');
     const t0 = Date.now();
     const sentBefore = sent;
@@ -245,13 +263,12 @@ describe.runIf(run)('sip engine fuzz', () => {
     expect(last.stats.malformed).toBeGreaterThan(TOTAL / 2);
     expect(last.stats.realCalls).toBe(3);
     expect(last.stats).toMatchObject({ serverTransactions: 0, clientTransactions: 0, dialogs: 0, tcpConnections: 0 });
-    // The JS heap is the leak signal (must stay flat). RSS after GC grew 7–17 % over 100k in our runs
-    // (glibc keeps freed Buffer memory; flat between 100k and 200k messages): the issue's 10 % RSS bar is
-    // not reliably met, see docs/sip-engine.md — asserted at 25 % so a real leak still fails the test.
+    // The JS heap is the leak signal (must stay flat); RSS after GC < +10 % (the child runs with glibc's mmap
+    // threshold at 64 kB so large datagram buffers go back to the OS when freed, see docs/sip-engine.md).
     expect(last.heapUsed / before.heapUsed).toBeLessThan(1.1);
-    expect(last.rss / before.rss).toBeLessThan(1.25);
+    expect(last.rss / before.rss).toBeLessThan(1.1);
     child.send({ cmd: 'close' });
     await until(() => exited !== undefined, 5000, 'engine to exit');
     expect(exited).toBe(0);
-  }, 180_000);
+  }, 150_000);
 });
