@@ -155,6 +155,9 @@ export interface SipCallDetails {
   sipReason?: string;
   mediaNodeId?: string;
   quality?: { mos?: number; packetLossPct?: number; jitterMs?: number; rttMs?: number };
+  // --- voice: data attached by the `tag` verb / originate `tag` (docs/voice.md) ---
+  tags?: Record<string, string | number | boolean>;
+  // --- end voice ---
 }
 
 export type SipCallRecord = CallRecord & { sip: SipCallDetails };
