@@ -42,7 +42,25 @@ import { SecurityConfig } from './security/config.js';
 import { SipFirewall, createSecurityMetrics } from './security/firewall.js';
 import { CallGuard, type SecurityAlert } from './security/call-guard.js';
 import type { SecuritySource } from '../core/storage/security.js';
+import type { BanEvent, SharedBanStore } from './security/firewall.js';
+import { LiMonitor, type LiSource } from './li/monitor.js';
+import { attachInterception, sipCallIdsOf } from './li/attach.js';
+import { CaptureManager, SipTap } from './capture/capture.js';
+import { mountCaptureRoutes } from './capture/routes.js';
+import { WebhookSender } from '../core/webhooks.js';
 // --- end security ---
+// --- voice (docs/voice.md) ---
+import { createVoiceEngine, type SbcVoiceEngine, type VoiceOptions } from './voice/engine.js';
+import { voiceRoute } from './voice/sbc-glue.js';
+// --- end voice ---
+// --- voice-api (docs/api.md § Programmable voice) ---
+import { mountVoiceRoutes } from './voice/control.js';
+import { startStatusCallbacks, type StatusCallbacks } from './voice/status-callbacks.js';
+// --- end voice-api ---
+// --- conferences (docs/conferences.md) ---
+import { ConferenceManager, type ConferenceManagerOptions } from './voice/conference/manager.js';
+import { mountConferenceRoutes } from './voice/conference/control.js';
+// --- end conferences ---
 
 export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string; cacheSeconds?: number; security?: Partial<SecurityConfig> /* security (docs/security.md) */ };
 
@@ -70,7 +88,18 @@ export interface SbcDeps {
   // --- security (docs/security.md): per-tenant lists/policies (absent = config only) and alert delivery ---
   securitySource?: SecuritySource;
   onSecurityAlert?: (a: SecurityAlert) => void;
+  /** Bans shared between SBC instances (BanStore on the table), polled every pollMs. */
+  sharedBans?: { store: SharedBanStore; pollMs?: number };
+  onSecurityBan?: (e: BanEvent) => void;
+  /** Lawful interception (admin targets; events signed with `secret`). */
+  lawfulInterception?: { source: LiSource; secret: string; cacheSeconds?: number; webhooks?: WebhookSender };
+  /** Per-call capture: pcaps written to `dir`; the media fork is received on `host`. */
+  capture?: { dir: string; host: string; secret?: string };
   // --- end security ---
+  /** Programmable voice (docs/voice.md): application numbers, originate, voicemail on no answer. */
+  voice?: VoiceOptions; // voice
+  /** Conferences (docs/conferences.md): event sink (tenant webhooks), limits, mixer options. */
+  conferences?: Omit<ConferenceManagerOptions, 'log' | 'clock'>; // conferences
 }
 
 export interface SbcApp {
@@ -87,6 +116,10 @@ export interface SbcApp {
   gateway?: Gateway;
   /** The firewall and call admission control (docs/security.md). */
   security: { firewall: SipFirewall; calls: CallGuard };
+  /** Programmable voice (docs/voice.md) when `deps.voice` is given. */
+  voice?: SbcVoiceEngine; // voice
+  /** Named audio conferences on this SBC (docs/conferences.md). */
+  conferences: ConferenceManager; // conferences
   status(): { activeCalls: number; registrations: Record<string, number>; mediaNodes: ReturnType<MediaNodePool['status']> };
   close(): Promise<void>;
 }
@@ -129,7 +162,16 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const firewall = new SipFirewall({
     config: securityConfig, clock, log: log.child({ component: 'security' }), metrics: securityMetrics, repo,
     ...(d.securitySource ? { source: d.securitySource } : {}), mediaAvailable: () => mediaAvailable(),
+    ...(d.sharedBans ? { shared: { ...d.sharedBans, instanceId: config.instanceId } } : {}),
+    ...(d.onSecurityBan ? { onBan: d.onSecurityBan } : {}),
   });
+  const liWebhooks = d.lawfulInterception ? (d.lawfulInterception.webhooks ?? new WebhookSender({ log: log.child({ component: 'li' }) })) : undefined;
+  const li = d.lawfulInterception && liWebhooks
+    ? new LiMonitor({ source: d.lawfulInterception.source, secret: d.lawfulInterception.secret, webhooks: liWebhooks, clock, log: log.child({ component: 'li' }), metrics: metrics.registry, ...(d.lawfulInterception.cacheSeconds !== undefined ? { cacheSeconds: d.lawfulInterception.cacheSeconds } : {}) })
+    : undefined;
+  const sipTap = d.capture ? new SipTap([d.localHost.split(':')[0] ?? '0.0.0.0', Number(d.localHost.split(':')[1] ?? 5060)]) : undefined;
+  if (sipTap && !sipTap.install(srf)) log.warn('capture: could not tap the srf connection (SIP messages will be missing)');
+  const captures = d.capture && sipTap ? new CaptureManager({ tap: sipTap, dir: d.capture.dir, host: d.capture.host, log: log.child({ component: 'capture' }) }) : undefined;
   const callGuard = new CallGuard({ firewall, clock, log: log.child({ component: 'security' }), metrics: securityMetrics, ...(d.onSecurityAlert ? { onAlert: d.onSecurityAlert } : {}) });
   // --- end security ---
   const admitter = new Admitter({ repo, digest, carrierRealm: config.carrierRealm ?? 'cpaas', guard: firewall });
@@ -165,6 +207,14 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const calls = new Map<string, CallSession>();
   const perTenant = new Map<string, number>();
   metrics.activeCalls.collect(() => calls.size);
+  // --- voice (docs/voice.md) ---
+  const conferences = new ConferenceManager({ ...d.conferences, log: log.child({ component: 'conference' }), clock }); // conferences (docs/conferences.md)
+  const voice: SbcVoiceEngine | undefined = d.voice ? createVoiceEngine({
+    conferences, // conferences: the mixer of the `conference` verb (d.voice.conferences overrides)
+    ...d.voice, srf, repo, pickMedia: () => media.pick(), cdr, log, clock, metrics: metrics.registry,
+    localHost: () => d.localHost, ringer, limits: config.limits,
+  }) : undefined;
+  // --- end voice ---
 
   // --- sbc-core: rtpengine's DTMF log (RFC 2833 → SIP INFO) ---
   const dtmfEvents = config.rtpengine.dtmfLogListen ? await DtmfEventListener.listen({ ...parseHostPort(config.rtpengine.dtmfLogListen), log }) : undefined;
@@ -232,6 +282,17 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       metrics.callsStarted.inc();
       const fromUri = req.get('From');
       const decision = await router.route(caller, { requestUri: req.uri, fromUri, headers: passHeaders((h) => (req.has(h) ? req.get(h) : undefined)) });
+      // --- voice (docs/voice.md): application numbers; voicemail for users who don't answer ---
+      const voiceCall = voice ? await voiceRoute(voice, { repo, caller, decision, req, res }) : undefined;
+      if (voiceCall) {
+        void voiceCall.done.finally(() => verdict.release());
+        return;
+      }
+      if (decision.kind === 'application') {
+        verdict.release();
+        return res.send(480, 'Temporarily Unavailable', {});
+      }
+      // --- end voice ---
       if (decision.kind === 'reject') {
         verdict.release(); // security
         if (decision.status >= 500) metrics.callsFailed.inc();
@@ -261,7 +322,10 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       session.onEnded(() => {
         verdict.release();
         if (maxTimer) clearTimeout(maxTimer);
+        if (captures?.isRunning(id)) void captures.stop(id);
+        for (const c of sipCallIdsOf(session)) sipTap?.forget(c);
       });
+      if (li) attachInterception(li, session); // lawful interception (invisible to the parties and tenants)
       // --- end security ---
       session.onEnded(() => {
         calls.delete(id);
@@ -313,6 +377,15 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   });
   control.addRoute('DELETE', '/v1/security/bans/:source', (r) => ({ status: firewall.unban(r.params.source!) ? 204 : 404, body: '' }));
   control.addRoute('DELETE', '/v1/security/locks/:user', (r) => ({ status: firewall.unlock(r.params.user!) ? 204 : 404, body: '' }));
+  if (captures) {
+    mountCaptureRoutes(control, {
+      captures, ...(d.capture?.secret ? { secret: d.capture.secret } : {}),
+      find: (cid) => {
+        const c = calls.get(cid);
+        return c ? { tenantId: c.info.tenantId, media: c.media, sipCallIds: () => sipCallIdsOf(c) } : undefined;
+      },
+    });
+  }
   // --- end security ---
   // --- gateway (docs/gateway.md) ---
   if (d.gateway) {
@@ -326,7 +399,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   }
   // --- end gateway ---
   // --- recording + media-services (docs/recordings.md): POST /v1/calls/{id}/recording|play|dtmf on a live SIP or gateway call ---
-  mountCallMediaServices(control, {
+  const mediaServices = mountCallMediaServices(control, {
     find: (id) => {
       const c = calls.get(id);
       if (c) return { tenantId: c.info.tenantId, media: c.media, parties: [userOf(c.info.fromUri), userOf(c.info.toUri)] };
@@ -335,12 +408,27 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     ...(d.gateway ? { secret: d.gateway.secret } : {}),
     log, policy: recording, ...(d.mediaServices ? { options: d.mediaServices } : {}),
   });
+  if (gateway) gateway.recordingController = mediaServices.record;
   // --- end recording ---
+  // --- conferences (docs/conferences.md): /v1/conferences… on the control API; dialling in needs the voice engine ---
+  mountConferenceRoutes(control, {
+    conferences, log: log.child({ component: 'conference' }),
+    ...(d.gateway ? { secret: d.gateway.secret } : {}),
+    ...(voice ? { originate: (r) => voice.originate(r) } : {}),
+  });
+  // --- end conferences ---
+  // --- voice-api (docs/api.md § Programmable voice): /v1/voice/calls on the control API, signed status callbacks ---
+  let statusCallbacks: StatusCallbacks | undefined;
+  if (voice && d.voice) {
+    mountVoiceRoutes(control, { engine: voice, secret: d.gateway?.secret, log: log.child({ component: 'voice-api' }) });
+    statusCallbacks = startStatusCallbacks({ engine: voice, webhookSecret: d.voice.webhookSecret, log, metrics: metrics.registry });
+  }
+  // --- end voice-api ---
   const controlAddress = config.control.port >= 0 ? await control.listen(config.control.host, config.control.port) : undefined;
   log.info({ control: controlAddress, localHost: d.localHost }, 'SBC ready');
 
   return {
-    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, security: { firewall, calls: callGuard }, media, cdr, status, ...(gateway ? { gateway } : {}),
+    control, ...(controlAddress ? { controlAddress } : {}), metrics, health, security: { firewall, calls: callGuard }, media, cdr, status, ...(gateway ? { gateway } : {}), ...(voice ? { voice } : {}) /* voice */, conferences /* conferences */,
     activeCalls: () => [...calls.values()],
     onCallEnded: (cb) => {
       endListeners.add(cb);
@@ -348,8 +436,16 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     },
     async close() {
       firewall.close(); // security
+      await captures?.close(); // security
+      if (liWebhooks && !d.lawfulInterception?.webhooks) liWebhooks.close(); // security
       await health.stop();
       await gateway?.close(); // gateway (docs/gateway.md)
+      await voice?.close(); // voice
+      // --- voice-api: the last status callbacks get a moment, then deliveries in flight are cancelled ---
+      if (statusCallbacks) await Promise.race([statusCallbacks.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      statusCallbacks?.close();
+      // --- end voice-api ---
+      conferences.close(); // conferences
       await Promise.all([...calls.values()].map((c) => c.hangup('local-hangup', 'shutdown').catch((err: unknown) => log.warn({ err }, 'hangup at shutdown failed'))));
       await cdr.flush();
       await dtmfEvents?.close(); // sbc-core

@@ -133,6 +133,23 @@ export const SbcConfig = Type.Object(
       ),
     ),
     // --- end gateway ---
+    // --- voice (docs/voice.md) ---
+    /** Programmable voice: the SBC's own RTP endpoints (rtpengine ⇄ endpoint, private side) and application webhooks. */
+    voice: Type.Optional(
+      Type.Object(
+        {
+          /** Address the endpoints bind (rtpengine must reach it; the SBC's private IP or 127.0.0.1 when co-located). */
+          rtpHost: Type.String({ default: '127.0.0.1' }),
+          /** UDP ports of the endpoints (one per voice leg). */
+          rtpMinPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 41000 }),
+          rtpMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 41999 }),
+          /** Per attempt when fetching a document (one retry, then the fallback URL). */
+          hookTimeoutMs: Type.Integer({ minimum: 500, maximum: 30_000, default: 5_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    // --- end voice ---
     // --- security (docs/security.md) ---
     /** The SIP-aware firewall: rate limits, bans, scanner signatures, lockouts, lists, overload, CAC defaults. */
     security: SecurityConfig,

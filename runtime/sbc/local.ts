@@ -27,6 +27,11 @@ import { WebhookSender } from '../core/webhooks.js';
 import { RecordingPipeline } from '../media-agent/recordings/pipeline.js';
 // --- end recording ---
 import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
+// --- voice (docs/voice.md) ---
+import type { VoicemailSink } from './voice/contracts.js';
+import type { VoiceOptions } from './voice/engine.js';
+import { DynamoApplicationResolver } from '../core/storage/applications.js';
+// --- end voice ---
 
 export interface LocalSipOptions {
   doc: DynamoDBDocumentClient;
@@ -42,6 +47,12 @@ export interface LocalSipOptions {
    * under `<dir>/spool` and uploads to `bucket`; `tenants` are recorded from the start ('*' = all), others on demand.
    */
   recordings?: { dir: string; s3: S3Client; bucket: string; tenants: string[] };
+  // --- voice (docs/voice.md): programmable voice is on in `npm start`; endpoints on rtpengine's host ---
+  /** Voicemail storage for the built-in voicemail flow and `record { voicemail }` (settings() enables the flow). */
+  voicemail?: VoiceOptions['voicemail'] & VoicemailSink;
+  /** RTP ports of the voice endpoints (default 41000–41999). */
+  voiceRtp?: { minPort: number; maxPort: number };
+  // --- end voice ---
 }
 
 export interface LocalComponent { name: string; running: boolean; detail: string; fix?: string }
@@ -116,6 +127,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
     }
 
     const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret, log });
+    const voiceTenants = new TenantRepository(new Db(o.doc, o.tableName, systemClock)); // voice: webhook signing secrets
     stops.push(async () => srf.disconnect());
     const sbc = await buildSbcApp({
       config: {
@@ -133,6 +145,14 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       // --- media-services (docs/recordings.md § Playback): media library in the recordings bucket, caches beside the spool ---
       ...(o.recordings ? { mediaServices: { library: new MediaLibrary(o.recordings.s3, o.recordings.bucket), cacheDir: join(o.recordings.dir, 'media-cache'), tmpDir: join(o.recordings.dir, 'play'), allowPrivateUrls: true } } : {}),
       // --- end media-services ---
+      // --- voice (docs/voice.md) ---
+      voice: {
+        rtp: { host: rtp.host, minPort: o.voiceRtp?.minPort ?? 41000, maxPort: o.voiceRtp?.maxPort ?? 41999 },
+        webhookSecret: (tenantId) => voiceTenants.webhookSecret(tenantId),
+        applications: new DynamoApplicationResolver({ doc: o.doc, tableName: o.tableName, clock: systemClock }),
+        ...(o.voicemail ? { voicemail: o.voicemail } : {}),
+      },
+      // --- end voice ---
     });
     stops.push(() => sbc.close());
     components.push({
