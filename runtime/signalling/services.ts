@@ -20,10 +20,14 @@ import { createConferenceClient, type ConferenceControl } from './conference-cli
 import type { S3Client } from '@aws-sdk/client-s3'; // recordings (docs/recordings.md)
 import { RecordingRepository } from '../core/storage/recordings.js'; // recordings
 import { createAwsClients } from '../core/aws/clients.js'; // recordings
+import { LiRepository, SecurityRepository } from '../core/storage/security.js'; // security (docs/security.md)
 // --- voice-api (docs/api.md § Programmable voice) ---
 import { ApplicationRepository } from '../core/storage/applications.js';
 import { createVoiceClient, type VoiceControl } from './voice-client.js';
 // --- end voice-api ---
+import { VoicemailStore } from '../core/voicemail/store.js'; // voicemail (docs/voicemail.md)
+import { VoicemailRepository } from '../core/storage/voicemail.js'; // voicemail
+import type { VoicemailEvent } from '../core/voicemail/notifier.js'; // voicemail
 
 /** Secret values, resolved by main.ts (inline or from Secrets Manager). */
 export interface ResolvedSecrets {
@@ -73,6 +77,17 @@ export interface Services {
   /** Where recording files live (S3 client created lazily when not injected). */
   recordingFiles: { readonly s3: S3Client; bucket: string };
   // --- end recordings ---
+  // --- security (docs/security.md) ---
+  security: SecurityRepository;
+  /** Lawful-interception targets and audit (admin routes only). */
+  li: LiRepository;
+  // --- end security ---
+  // --- voicemail (docs/voicemail.md) ---
+  /** Messages and mailbox settings; WAVs live in the recordings bucket under `voicemail/`. */
+  voicemail: VoicemailStore;
+  /** Emits `voicemail:new` to the owner's sockets (set by the socket layer once socket.io exists). */
+  voicemailEvents?: (e: VoicemailEvent) => Promise<number>;
+  // --- end voicemail ---
   // --- voice-api (docs/api.md § Programmable voice) ---
   applications: ApplicationRepository;
   /** The SBC's programmable-voice control API (absent without `sbcControlUrl` + the gateway secret). */
@@ -83,7 +98,7 @@ export interface Services {
 /** Client of the SBC control API used by the `dial:*` socket events. */
 export interface DialGateway {
   dial(req: { tenantId: string; identity: string; socketId: string; to: string; sdp: string; callerId?: string }): Promise<{ callId: string }>;
-  control(req: { tenantId: string; identity: string; callId: string; action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer'; digits?: string; target?: string }): Promise<void>;
+  control(req: { tenantId: string; identity: string; callId: string; action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer' | 'record'; digits?: string; target?: string; recording?: 'start' | 'stop' | 'pause' | 'resume'; announce?: boolean /* media-services */ }): Promise<void>;
   answer(req: { tenantId: string; identity: string; socketId: string; callId: string; sdp: string }): Promise<void>;
 }
 
@@ -105,6 +120,7 @@ export function createServices(input: {
   const { config, clock } = input;
   const db = new Db(input.doc, config.tableName, clock);
   const tenants = new TenantRepository(db);
+  let voicemailStore: VoicemailStore | undefined; // voicemail (docs/voicemail.md)
   return {
     config,
     log: input.log,
@@ -133,6 +149,10 @@ export function createServices(input: {
       return { gateway: createGatewayClient({ url: config.sbcControlUrl, secret, timeoutMs: config.gateway.requestTimeoutMs, log: input.log }) };
     })(),
     // --- end gateway ---
+    // --- security (docs/security.md) ---
+    security: new SecurityRepository(db),
+    li: new LiRepository(db),
+    // --- end security ---
     // --- conferences (docs/conferences.md): same SBC URL and shared secret as the gateway ---
     ...(() => {
       const secret = input.secrets.gatewaySecret ?? config.gateway?.secret.value;
@@ -153,6 +173,12 @@ export function createServices(input: {
       };
     })(),
     // --- end recordings ---
+    // --- voicemail (docs/voicemail.md): same bucket as recordings (lazy S3 client), keys under voicemail/ ---
+    get voicemail(): VoicemailStore {
+      voicemailStore ??= new VoicemailStore(new VoicemailRepository(db), this.recordingFiles, clock, { urlExpirySeconds: config.recordings?.urlExpirySeconds ?? 300 });
+      return voicemailStore;
+    },
+    // --- end voicemail ---
     // --- voice-api (docs/api.md § Programmable voice): same SBC URL and shared secret as the gateway ---
     applications: new ApplicationRepository(db),
     ...(() => {

@@ -17,7 +17,7 @@ import { ensureTable } from '../../../runtime/core/storage/table.js';
 import { systemClock } from '../../../runtime/core/clock.js';
 import { Db } from '../../../runtime/core/storage/db.js';
 import { SecurityRepository } from '../../../runtime/core/storage/security.js';
-import { buildSbcApp, connectSrf, sipHostFromHostports, type SbcApp, type SbcAppConfig } from '../../../runtime/sbc/app.js';
+import { buildSbcApp, connectSrf, sipHostFromHostports, type SbcApp, type SbcAppConfig, type SbcDeps } from '../../../runtime/sbc/app.js';
 import type { SecurityAlert } from '../../../runtime/sbc/security/call-guard.js';
 import { RtpEngineNode } from '../../../runtime/sbc/media/rtpengine.js';
 import { startMediaAgent, type MediaAgent } from '../../../runtime/media-agent/agent.js';
@@ -53,16 +53,22 @@ export interface Bed {
   alerts: SecurityAlert[];
   controlUrl: string;
   trunks: Record<string, string>;
+  tableName: string;
+  db: Db;
   close(): Promise<void>;
 }
 
-export async function startBed(security: SbcAppConfig['security']): Promise<Bed> {
+/** Extra SBC dependencies for the management tests (interception, capture, shared bans, alert delivery). */
+export type BedExtras = (ctx: { db: Db; tableName: string; alerts: SecurityAlert[] }) => Partial<Pick<SbcDeps, 'lawfulInterception' | 'capture' | 'sharedBans' | 'onSecurityBan' | 'onSecurityAlert'>>;
+
+export async function startBed(security: SbcAppConfig['security'], extras?: BedExtras): Promise<Bed> {
   const log = pino({ level: process.env.SBC_TEST_LOG ?? 'silent' });
   const standIns = await startStandIns({ host: DB_IP });
   const aws = createAwsClients({ region: 'us-east-1', endpoints: { dynamodb: standIns.endpoints.dynamodb }, localCredentials: true });
   const tableName = `sec-test-${process.pid}`;
   await ensureTable(aws.ddb, tableName);
-  const securityRepo = new SecurityRepository(new Db(aws.doc, tableName, systemClock));
+  const db = new Db(aws.doc, tableName, systemClock);
+  const securityRepo = new SecurityRepository(db);
   const repo = new MemorySipRepository();
   const trunks = await seed(repo);
   const engine = await startSipEngine({
@@ -99,9 +105,10 @@ export async function startBed(security: SbcAppConfig['security']): Promise<Bed>
   const sbc = await buildSbcApp({
     config, srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: 'sec-nonce',
     securitySource: securityRepo, onSecurityAlert: (a) => alerts.push(a),
+    ...(extras ? extras({ db, tableName, alerts }) : {}),
   });
   return {
-    engine, rtpengine, standIns, aws, repo, security: securityRepo, srf, sbc, agent, alerts, trunks,
+    engine, rtpengine, standIns, aws, repo, security: securityRepo, srf, sbc, agent, alerts, trunks, tableName, db,
     controlUrl: `http://${sbc.controlAddress!.host}:${sbc.controlAddress!.port}`,
     async close() {
       for (const p of running) p.kill();
@@ -172,21 +179,33 @@ function track(proc: ChildProcess, dir: string | undefined): Proc {
 }
 
 /** sipp with a scenario from test/fixtures/sipp/security (or ../sbc with `sbc:` prefix); `__NAME__` vars replaced. */
-export function sipp(scenario: string, args: string[], vars: Record<string, string> = {}): Proc {
+export function sipp(scenario: string, args: string[], vars: Record<string, string> = {}, media: { packets?: number; fill?: number } = {}): Proc {
   const dir = mkdtempSync(path.join(tmpdir(), 'sipp-sec-'));
   const port = cp;
   cp = cp >= 9149 ? 9100 : cp + 1;
-  const media = mp;
+  const mediaPort = mp;
   mp = mp >= 20400 ? 20000 : mp + 20;
   const file = scenario.replace(/^sbc:/, '');
   let xml = readFileSync(path.join(scenario.startsWith('sbc:') ? SBC_SCENARIOS : SCENARIOS, file), 'utf8');
   for (const [k, v] of Object.entries(vars)) xml = xml.replaceAll(`__${k}__`, v);
   writeFileSync(path.join(dir, file), xml);
   mkdirSync(path.join(dir, 'pcap'));
-  writeFileSync(path.join(dir, 'pcap', 'rtp.pcap'), rtpPcap(10));
-  const proc = spawn('sipp', ['-sf', file, ...args, '-cp', String(port), '-mp', String(media), '-nostdin', '-trace_err', '-trace_msg', '-trace_screen'],
+  const pcap = rtpPcap(media.packets ?? 10);
+  if (media.fill !== undefined) fillRtp(pcap, media.fill);
+  writeFileSync(path.join(dir, 'pcap', 'rtp.pcap'), pcap);
+  const proc = spawn('sipp', ['-sf', file, ...args, '-cp', String(port), '-mp', String(mediaPort), '-nostdin', '-trace_err', '-trace_msg', '-trace_screen'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   return track(proc, dir);
+}
+
+/** Overwrites the PCMU payload bytes of rtpPcap() frames with `fill` (tells calls apart in forked media). */
+function fillRtp(pcap: Buffer, fill: number): void {
+  let off = 24;
+  while (off + 16 <= pcap.length) {
+    const len = pcap.readUInt32LE(off + 8);
+    pcap.fill(fill, off + 16 + 14 + 20 + 8 + 12, off + 16 + len);
+    off += 16 + len;
+  }
 }
 
 /** A sipvicious tool (never with -R). */
