@@ -29,9 +29,28 @@ export function refify<T extends TSchema>(schema: T): T {
   return walk(schema, true) as T;
 }
 
+const menu = [
+  { verb: 'answer' },
+  { verb: 'gather', numDigits: 1, timeoutSeconds: 6, prompt: { tone: { frequencies: [440, 480], durationMs: 600 } }, actionHook: 'https://example.com/voice/menu' },
+];
+/** Descriptions and examples for the OpenAPI components (voice.ts is the contract; documentation is added here). */
+const DOCS: Record<string, { description?: string; examples: unknown[] }> = {
+  PlaySource: { description: 'What to play: exactly one of `url` (a WAV file), `media` (a file of the tenant media library) or `tone`', examples: [{ tone: { frequencies: [350, 440], durationMs: 2000, onMs: 400, offMs: 200 } }, { url: 'https://example.com/prompts/welcome.wav' }, { media: 'welcome.wav', loop: 2 }] },
+  DialTarget: { description: 'Who to call: a phone number (through the tenant\'s trunks), a SIP URI, a SIP user of the tenant (its registered phones) or a WebRTC identity (its browsers)', examples: [{ type: 'phone', number: '+14155550123' }, { type: 'user', name: 'alice' }] },
+  Verb: { description: 'One instruction of a call-control document, selected by `verb`', examples: [menu[1], { verb: 'dial', targets: [{ type: 'user', name: 'sales' }], timeoutSeconds: 20, actionHook: 'https://example.com/voice/dial-result' }, { verb: 'record', maxLengthSeconds: 60, finishOnKey: '#', voicemail: { mailbox: 'alice', kind: 'sip-user' } }] },
+  CallDocument: {
+    description: 'A call-control document: verbs run in order; a verb with `actionHook` posts its result there and the answer replaces the rest of the document; the call hangs up when the document ends',
+    examples: [menu, [{ verb: 'play', source: { tone: { frequencies: [440], durationMs: 300 } } }, { verb: 'dial', targets: [{ type: 'phone', number: '+14155550123' }], callerId: '+14155550199' }, { verb: 'hangup' }]],
+  },
+  ApplicationSpec: { examples: [{ url: 'https://example.com/voice/incoming', fallbackUrl: 'https://backup.example.com/voice/incoming' }, { document: menu }] },
+};
+
 /** Adds the shared call-control schemas to a route scope (call once per scope before its routes). */
 export function addVoiceSchemas(app: Http): void {
-  for (const s of SHARED) app.addSchema(refify(s));
+  for (const s of SHARED) {
+    const doc = DOCS[(s as { $id: string }).$id];
+    app.addSchema({ ...(refify(s) as object), ...(doc?.description && !(s as { description?: string }).description ? { description: doc.description } : {}), ...(doc ? { examples: doc.examples } : {}) });
+  }
 }
 
 /**

@@ -75,6 +75,7 @@ describe.runIf(run)('programmable voice: sipp phones ⇄ SBC (rtpengine ⇄ RtpE
     const caller = await uac(to, { tail: TAIL_WAIT_BYE(), media: { ip: UAC_IP, port: phone.port } });
     await until(() => heard.frames.length >= 10, 8000, 'the tone');
     await until(() => heard.frames.length >= 30, 4000, 'more tone');
+    await new Promise((r) => setTimeout(r, 300)); // the gather starts when the tone ends
     await phone.sendDtmf('4', 80);
     await phone.sendDtmf('2', 80);
     const r = await caller.done;
