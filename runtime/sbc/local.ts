@@ -32,6 +32,7 @@ import type { VoicemailSink } from './voice/contracts.js';
 import type { VoiceOptions } from './voice/engine.js';
 import { DynamoApplicationResolver } from '../core/storage/applications.js';
 // --- end voice ---
+import { conferenceWebhookSink } from './voice/conference/events.js'; // conferences (docs/conferences.md)
 
 export interface LocalSipOptions {
   doc: DynamoDBDocumentClient;
@@ -129,6 +130,10 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
     const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret, log });
     const voiceTenants = new TenantRepository(new Db(o.doc, o.tableName, systemClock)); // voice: webhook signing secrets
     stops.push(async () => srf.disconnect());
+    // --- conferences (docs/conferences.md): conference.* events as signed tenant webhooks ---
+    const conferenceWebhooks = new WebhookSender({ log: log.child({ component: 'conference' }) });
+    stops.push(async () => conferenceWebhooks.close());
+    // --- end conferences ---
     const sbc = await buildSbcApp({
       config: {
         instanceId: `local-${hostname()}`,
@@ -153,6 +158,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
         ...(o.voicemail ? { voicemail: o.voicemail } : {}),
       },
       // --- end voice ---
+      conferences: { events: conferenceWebhookSink({ tenants: voiceTenants, webhooks: conferenceWebhooks, log }) }, // conferences
     });
     stops.push(() => sbc.close());
     components.push({
