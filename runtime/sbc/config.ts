@@ -23,6 +23,25 @@ export const SbcConfig = Type.Object(
     tableName: Type.String({ minLength: 3 }),
     /** Not used by the SBC yet (recording upload is the media agent's job); kept for the CDK shape. */
     recordingsBucket: Type.Optional(Type.String()),
+    // --- media-services (docs/recordings.md): recording policy, play sources (media library = recordingsBucket) ---
+    recording: Type.Optional(Type.Object({
+      /** Tenants recorded from the first offer ('*' = all). */
+      tenants: Type.Array(Type.String(), { default: [] }),
+      /** `<tenantId>/<roomId>` or `<tenantId>/*`: gateway calls placed from these rooms are recorded. */
+      rooms: Type.Optional(Type.Array(Type.String())),
+      /** Tenants whose recordings start with the consent tone unless the request says otherwise. */
+      announceTenants: Type.Optional(Type.Array(Type.String())),
+    }, { additionalProperties: false })),
+    mediaServices: Type.Optional(Type.Object({
+      /** Library files cached for rtpengine; must be readable by rtpengine (same host or shared mount). */
+      cacheDir: Type.String({ default: '/var/cache/cpaas/media' }),
+      /** Tones and fetched URLs while they play. */
+      tmpDir: Type.String({ default: '/var/tmp/cpaas-play' }),
+      maxUrlBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+      /** Allow play URLs that resolve to private/loopback addresses (off: no SSRF into the VPC). */
+      allowPrivateUrls: Type.Boolean({ default: false }),
+    }, { additionalProperties: false })),
+    // --- end media-services ---
     /** drachtio-server (or the project's SIP engine) admin connection. */
     drachtio: Type.Object(
       {

@@ -12,6 +12,7 @@ import { SbcConfig } from './config.js';
 import { buildSbcApp, connectSrf, sipHostFromHostports } from './app.js';
 import { createSipRepository } from './repository.js';
 import { sbcEmf } from './control/metrics.js';
+import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
 
 const config = loadConfig(SbcConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/sbc.json',
@@ -39,6 +40,13 @@ const app = await buildSbcApp({
   // Nonces must verify on every SBC instance: derive them from the shared drachtio secret.
   nonceSecret: `nonce:${secret}`,
   ...(gateway ? { gateway } : {}), // gateway (docs/gateway.md)
+  // --- media-services (docs/recordings.md) ---
+  ...(config.recording ? { recording: config.recording } : {}),
+  mediaServices: {
+    ...(config.mediaServices ?? {}),
+    ...(config.recordingsBucket ? { library: new MediaLibrary(aws.s3, config.recordingsBucket) } : {}),
+  },
+  // --- end media-services ---
 });
 
 const emfPrev = { started: 0, failed: 0 };

@@ -97,7 +97,7 @@ export interface Services {
 
 /** Client of the SBC control API used by the `dial:*` socket events. */
 export interface DialGateway {
-  dial(req: { tenantId: string; identity: string; socketId: string; to: string; sdp: string; callerId?: string }): Promise<{ callId: string }>;
+  dial(req: { tenantId: string; identity: string; socketId: string; to: string; sdp: string; callerId?: string; roomId?: string /* media-services */ }): Promise<{ callId: string }>;
   control(req: { tenantId: string; identity: string; callId: string; action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer' | 'record'; digits?: string; target?: string; recording?: 'start' | 'stop' | 'pause' | 'resume'; announce?: boolean /* media-services */ }): Promise<void>;
   answer(req: { tenantId: string; identity: string; socketId: string; callId: string; sdp: string }): Promise<void>;
 }

@@ -127,6 +127,9 @@ export class CpaasClient extends Emitter<ClientEvents> {
       log: this.log,
       qualityIntervalMs: opts.qualityIntervalMs ?? 2_000,
       reportError: (err) => this.emit('error', err),
+      // --- media-services: REST access for client-side room recording uploads (same origin as signalling) ---
+      rest: { baseUrl: url, token: async () => { const t = opts.token; return typeof t === 'function' ? await t() : t; } },
+      // --- end media-services ---
     };
     this.voicemail = new Voicemail(this.ctx); // voicemail
     this.wire();

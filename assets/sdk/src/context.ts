@@ -1,5 +1,6 @@
 import type { CpaasError } from './errors.js';
 import type { LogFn } from './log.js';
+import type { RestAccess } from './recording.js';
 import type { RequestName, RequestPayload, ResponseData } from './protocol.js';
 
 /** What rooms and calls get from the client (keeps them testable and free of socket details). */
@@ -12,4 +13,6 @@ export interface ClientContext {
   log: LogFn;
   qualityIntervalMs: number;
   reportError(err: CpaasError): void;
+  /** media-services: REST base URL + the connection's access token (client-side room recording uploads). */
+  rest?: RestAccess;
 }

@@ -18,6 +18,8 @@ export type SdkErrorCode =
   | 'FILE_INTEGRITY' // a received file's sha-256 differs from the offer
   | 'FILE_CANCELLED'
   | 'FILE_DECLINED'
+  | 'RECORDING_UNSUPPORTED' // media-services: no MediaRecorder/AudioContext or no supported format (client-side recording)
+  | 'UPLOAD_FAILED' // media-services: the client-side recording could not be uploaded
   | 'INVALID_STATE'; // the operation is not possible now (e.g. accept an ended call)
 
 export type CpaasErrorCode = ErrorCode | SdkErrorCode;

@@ -19,3 +19,6 @@ export type { ChatMessage, Participant, PresenceInfo, PresenceStatus, HangupReas
 declare const __SDK_VERSION__: string;
 /** The SDK version (set at build time). */
 export const VERSION: string = typeof __SDK_VERSION__ === 'string' ? __SDK_VERSION__ : 'dev';
+// --- media-services (docs/recordings.md) ---
+export { LocalRoomRecording, type LocalRecordingOptions, type LocalRecordingResult } from './recording.js';
+// --- end media-services ---

@@ -40,6 +40,8 @@ export interface PhoneCallOptions {
 export interface DialOptions extends PhoneCallOptions {
   /** A number of your tenant to present as caller ID (ignored by the server otherwise). */
   callerId?: string;
+  /** media-services: the room this call is placed from (rooms recorded by policy record its gateway calls). */
+  roomId?: string;
 }
 
 /** Non-trickle: the SDP must carry every candidate (rtpengine takes no trickled ones). */
@@ -128,7 +130,7 @@ export class PhoneCall extends Emitter<PhoneCallEvents> {
     this.addMedia(opts.media);
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const sdp = await gathered(this.pc);
-    const { callId } = await this.ctx.request('dial:start', { to, sdp, ...(opts.callerId ? { callerId: opts.callerId } : {}) });
+    const { callId } = await this.ctx.request('dial:start', { to, sdp, ...(opts.callerId ? { callerId: opts.callerId } : {}), ...(opts.roomId ? { roomId: opts.roomId } : {}) });
     this.id = callId;
   }
 
@@ -192,7 +194,28 @@ export class PhoneCall extends Emitter<PhoneCallEvents> {
     await this.control('transfer', { target });
   }
 
-  private async control(action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer', extra: { digits?: string; target?: string } = {}): Promise<void> {
+  // --- media-services (docs/recordings.md): server-side recording of this call in rtpengine; needs the `record` grant ---
+  /** Starts recording the call (both parties, on the media server); `announce` plays the consent tone to both. */
+  async startRecording(opts: { announce?: boolean } = {}): Promise<void> {
+    await this.control('record', { recording: 'start', ...(opts.announce !== undefined ? { announce: opts.announce } : {}) });
+  }
+
+  /** Stops recording; the file is finalized (and cannot be restarted in this call: pause/resume instead). */
+  async stopRecording(): Promise<void> {
+    await this.control('record', { recording: 'stop' });
+  }
+
+  /** Pauses recording: the stretch until resumeRecording() is silence in the file. */
+  async pauseRecording(): Promise<void> {
+    await this.control('record', { recording: 'pause' });
+  }
+
+  async resumeRecording(opts: { announce?: boolean } = {}): Promise<void> {
+    await this.control('record', { recording: 'resume', ...(opts.announce !== undefined ? { announce: opts.announce } : {}) });
+  }
+  // --- end media-services ---
+
+  private async control(action: 'hangup' | 'hold' | 'resume' | 'dtmf' | 'transfer' | 'record', extra: { digits?: string; target?: string; recording?: 'start' | 'stop' | 'pause' | 'resume'; announce?: boolean } = {}): Promise<void> {
     if (!this.id) throw new CpaasError('INVALID_STATE', 'the call has no id yet');
     await this.ctx.request('dial:control', { callId: this.id, action, ...extra });
   }

@@ -11,6 +11,7 @@ import type { LocalMedia } from './devices.js';
 import type { ClientContext } from './context.js';
 import type { QualitySample } from './quality.js';
 import type { ChatMessage, JoinRoomResult, MediaState, Participant, ParticipantLeftReason, RoomInfo, RtcSignal, ServerToClientEvents, FileOfferRequest } from './protocol.js';
+import { LocalRoomRecording, type LocalRecordingOptions, type LocalRecordingResult } from './recording.js'; // media-services
 
 export interface JoinOptions {
   displayName?: string;
@@ -276,6 +277,25 @@ export class Room extends Emitter<RoomEvents> {
     if (this.left || !this.participantId) return;
     await this.ctx.request('room:state', { roomId: this.id, state: this.state() }).catch((err: unknown) => this.ctx.log('warn', 'room:state failed', err));
   }
+
+  // --- media-services (docs/recordings.md § Client-side recording): what THIS browser sends and hears, uploaded to S3 ---
+  private localRecording: LocalRoomRecording | undefined;
+  /** Starts recording this browser's view of the room (own microphone + every remote audio track). Needs the `record` grant. */
+  startLocalRecording(opts: LocalRecordingOptions = {}): LocalRoomRecording {
+    if (this.localRecording) throw new CpaasError('INVALID_STATE', 'a local recording is already running');
+    if (!this.ctx.rest) throw new CpaasError('INVALID_STATE', 'no REST access for uploads');
+    this.localRecording = new LocalRoomRecording(this.ctx.rest, this, opts);
+    return this.localRecording;
+  }
+
+  /** Stops the local recording and uploads it; resolves with the recording id. */
+  async stopLocalRecording(): Promise<LocalRecordingResult> {
+    const r = this.localRecording;
+    if (!r) throw new CpaasError('INVALID_STATE', 'no local recording is running');
+    this.localRecording = undefined;
+    return r.stop();
+  }
+  // --- end media-services ---
 
   /** Remote tracks currently received, per participant. */
   remoteTracks(): Array<RemoteTrackEvent> {

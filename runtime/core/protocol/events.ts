@@ -199,6 +199,8 @@ export const DialRequest = Type.Object(
     to: Type.String({ minLength: 2, maxLength: 256 }),
     callerId: Type.Optional(Type.String({ maxLength: 64 })),
     sdp: Type.String({ minLength: 10, maxLength: 60_000 }),
+    /** media-services: the room the call is placed from (per-room recording policy; the token must grant the room). */
+    roomId: Type.Optional(Id),
   },
   { additionalProperties: false },
 );
@@ -207,9 +209,13 @@ export type DialRequest = Static<typeof DialRequest>;
 export const DialControlRequest = Type.Object(
   {
     callId: Id,
-    action: Type.Union([Type.Literal('hangup'), Type.Literal('hold'), Type.Literal('resume'), Type.Literal('dtmf'), Type.Literal('transfer')]),
+    action: Type.Union([Type.Literal('hangup'), Type.Literal('hold'), Type.Literal('resume'), Type.Literal('dtmf'), Type.Literal('transfer'), Type.Literal('record') /* media-services */]),
     digits: Type.Optional(Type.String({ pattern: '^[0-9*#A-D]{1,32}$' })),
     target: Type.Optional(Type.String({ maxLength: 256 })),
+    // --- media-services: action 'record' (needs the token's `record` grant; docs/recordings.md) ---
+    recording: Type.Optional(Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('pause'), Type.Literal('resume')])),
+    announce: Type.Optional(Type.Boolean()),
+    // --- end media-services ---
   },
   { additionalProperties: false },
 );

@@ -40,7 +40,7 @@ import { isNumberLike, toE164, userOf } from '../routing/numbers.js';
 import type { DialTarget } from '../routing/target.js';
 import { addBundle, browserOfferCodecs, browserOfferForRtpengine, cleanForSip, reanswer, rfc2833Usable, sipOfferCodecs, withDirection, type TranscodePolicy } from './sdp.js';
 import { GATEWAY_SECRET_HEADER, type GatewayNotifier } from './notifier.js';
-import type { RecordingPolicy, RecordableCall } from '../recording/recording.js';
+import type { RecordingPolicy, RecordableCall, RecordingController } from '../recording/recording.js';
 import { MediaWatchdog } from './watchdog.js';
 
 /** Reason header on the BYE the SBC sends when the browser's media stopped. */
@@ -81,12 +81,17 @@ export const GatewayDialBody = Type.Object({
   tenantId: Id, identity: Type.String({ minLength: 1, maxLength: 128 }), socketId: Type.String({ minLength: 1, maxLength: 64 }),
   to: Type.String({ minLength: 2, maxLength: 256 }), callerId: Type.Optional(Type.String({ maxLength: 64 })),
   sdp: Type.String({ minLength: 10, maxLength: 60_000 }),
+  roomId: Type.Optional(Id), // media-services: per-room recording policy
 }, { additionalProperties: false });
 export const GatewayControlBody = Type.Object({
   tenantId: Id, identity: Type.String({ minLength: 1, maxLength: 128 }),
-  action: Type.Union([Type.Literal('hangup'), Type.Literal('hold'), Type.Literal('resume'), Type.Literal('dtmf'), Type.Literal('transfer')]),
+  action: Type.Union([Type.Literal('hangup'), Type.Literal('hold'), Type.Literal('resume'), Type.Literal('dtmf'), Type.Literal('transfer'), Type.Literal('record') /* media-services */]),
   digits: Type.Optional(Type.String({ pattern: '^[0-9*#A-D]{1,32}$' })),
   target: Type.Optional(Type.String({ maxLength: 256 })),
+  // --- media-services: action 'record' (docs/recordings.md) ---
+  recording: Type.Optional(Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('pause'), Type.Literal('resume')])),
+  announce: Type.Optional(Type.Boolean()),
+  // --- end media-services ---
 }, { additionalProperties: false });
 export const GatewayAnswerBody = Type.Object({
   tenantId: Id, identity: Type.String({ minLength: 1, maxLength: 128 }), socketId: Type.String({ minLength: 1, maxLength: 64 }),
@@ -246,6 +251,9 @@ class OutboundCall {
         return this.gw.sendDtmf(this.requireUac(), this.media, 'b', c.digits ?? '', this.log);
       case 'transfer':
         return this.gw.refer(this.requireUac(), c.target ?? '', this.log);
+      case 'record': // media-services
+        this.requireUac();
+        return this.gw.record({ tenantId: this.owner.tenantId, media: this.media, parties: [this.owner.identity, this.target?.toUser ?? 'sip'] }, this.id, c);
     }
   }
 
@@ -311,6 +319,7 @@ class InboundCall {
       return;
     }
     if (c.action === 'dtmf') return this.gw.sendDtmf(s.uas, s.media, 'a', c.digits ?? '', this.log);
+    if (c.action === 'record') return this.gw.record({ tenantId: s.info.tenantId, media: s.media, parties: [s.info.fromUri, this.owner.identity] }, this.id, c); // media-services
     return this.gw.refer(s.uas, c.target ?? '', this.log);
   }
 }
@@ -328,6 +337,14 @@ export class Gateway {
       this.watchdog = new MediaWatchdog({ intervalMs: (deps.options.watchdogIntervalSeconds ?? 5) * 1000, timeoutMs: timeout * 1000, clock: deps.clock, log: deps.log });
     }
   }
+
+  // --- media-services: `record` control action (set by app.ts once the recording endpoint exists) ---
+  recordingController?: RecordingController;
+  async record(call: RecordableCall, callId: string, c: Static<typeof GatewayControlBody>): Promise<void> {
+    if (!this.recordingController) throw new AppError('SERVICE_UNAVAILABLE', 'recording is not available on this SBC');
+    await this.recordingController(call, callId, c.recording ?? 'start', c.announce);
+  }
+  // --- end media-services ---
 
   /** A browser-originated call for the recording endpoint (inbound ones are the SBC's own CallSessions). */
   recordable(callId: string): RecordableCall | undefined {
@@ -372,7 +389,7 @@ export class Gateway {
     const { targets, toLabel } = await this.resolve(b.tenantId, b.to, b.identity);
     const from = await this.callerId(b.tenantId, b.callerId, b.identity);
     const media = new MediaSession(d.media.pick(), id, log, { a: 'browser', b: 'sip' });
-    d.recording?.apply(media, b.tenantId, id, [b.identity, toLabel]);
+    d.recording?.apply(media, b.tenantId, id, [b.identity, toLabel], b.roomId ? { roomId: b.roomId } : {}); // media-services: room policy
     let offer: string;
     try {
       offer = cleanForSip(await media.offer(browserOfferForRtpengine(b.sdp, d.options.transcode), 'a', 'sip', browserOfferCodecs(b.sdp, d.options.transcode)));

@@ -6,7 +6,7 @@
 import type { Logger } from '../../core/logging.js';
 import type { PlaySource } from '../../core/protocol/voice.js';
 import type { ControlServer } from '../control/server.js';
-import { mountRecordingRoutes, type RecordableCall, type RecordingPolicy } from '../recording/recording.js';
+import { mountRecordingRoutes, recordingController, type RecordableCall, type RecordingController, type RecordingPolicy } from '../recording/recording.js';
 import { consentAnnouncer, mountMediaServiceRoutes, type CallPlayer } from './routes.js';
 import { configurePlaySources, type PlaySourceDeps } from './sources.js';
 
@@ -24,12 +24,10 @@ export function mountCallMediaServices(control: ControlServer, o: {
   log: Logger;
   policy: RecordingPolicy;
   options?: MediaServicesOptions;
-}): CallPlayer {
+}): { player: CallPlayer; record: RecordingController } {
   if (o.options) configurePlaySources(o.options);
   const player = mountMediaServiceRoutes(control, { find: o.find, ...(o.secret ? { secret: o.secret } : {}), log: o.log.child({ component: 'media-services' }) });
-  mountRecordingRoutes(control, {
-    find: o.find, ...(o.secret ? { secret: o.secret } : {}), log: o.log.child({ component: 'recording' }), policy: o.policy,
-    announce: consentAnnouncer(player, o.options?.consentSource),
-  });
-  return player;
+  const record = recordingController({ log: o.log.child({ component: 'recording' }), policy: o.policy, announce: consentAnnouncer(player, o.options?.consentSource) });
+  mountRecordingRoutes(control, { find: o.find, ...(o.secret ? { secret: o.secret } : {}), log: o.log.child({ component: 'recording' }), controller: record });
+  return { player, record };
 }

@@ -152,6 +152,25 @@ export interface RecordableCall {
   parties: string[];
 }
 
+export interface RecordingResult { callId: string; recording: boolean; state: RecordingState; announced: boolean }
+
+/** One recording action + the consent announcement when recording starts/resumes (REST endpoint and gateway `record`). */
+export type RecordingController = (call: RecordableCall, callId: string, action: RecordingAction, announce?: boolean) => Promise<RecordingResult>;
+
+export function recordingController(o: { log: Logger; policy?: RecordingPolicy; announce?: (call: RecordableCall, callId: string) => Promise<void> }): RecordingController {
+  return async (call, callId, action, announceWanted) => {
+    const before = recordingState(call.media);
+    const state = await changeRecording(call, callId, action);
+    const announce = announceWanted ?? o.policy?.announcesByDefault(call.tenantId) ?? false;
+    let announced = false;
+    if (announce && o.announce && (action === 'start' || action === 'resume') && before !== state) {
+      await o.announce(call, callId).then(() => (announced = true)).catch((err: unknown) => o.log.warn({ err, callId }, 'consent announcement failed'));
+    }
+    o.log.info({ callId, tenantId: call.tenantId, action, state, announced }, 'recording changed');
+    return { callId, recording: state === 'recording' || state === 'paused', state, announced };
+  };
+}
+
 /**
  * `POST /v1/calls/{id}/recording` `{ tenantId, action: start|stop|pause|resume, announce? }` on the SBC's private
  * control server. With a secret (the gateway's shared secret) the `x-cpaas-gateway-secret` header is required. A
@@ -164,7 +183,9 @@ export function mountRecordingRoutes(control: ControlServer, o: {
   log: Logger;
   policy?: RecordingPolicy;
   announce?: (call: RecordableCall, callId: string) => Promise<void>;
+  controller?: RecordingController;
 }): void {
+  const controller = o.controller ?? recordingController(o);
   control.addRoute('POST', '/v1/calls/:callId/recording', async (req: ControlRequest) => {
     if (o.secret && !secretMatches(req.headers[GATEWAY_SECRET_HEADER], o.secret)) throw AppError.unauthenticated('bad or missing control secret');
     if (!Value.Check(RecordingControlBody, req.body)) throw AppError.invalid('body must be { tenantId, action: start|stop|pause|resume, announce? }');
@@ -172,14 +193,6 @@ export function mountRecordingRoutes(control: ControlServer, o: {
     const callId = req.params.callId ?? '';
     const call = o.find(callId);
     if (!call || call.tenantId !== b.tenantId || !call.media.active) throw new AppError('CALL_NOT_FOUND', `call ${callId} not found`);
-    const before = recordingState(call.media);
-    const state = await changeRecording(call, callId, b.action);
-    const announce = b.announce ?? o.policy?.announcesByDefault(call.tenantId) ?? false;
-    let announced = false;
-    if (announce && o.announce && (b.action === 'start' || b.action === 'resume') && before !== state) {
-      await o.announce(call, callId).then(() => (announced = true)).catch((err: unknown) => o.log.warn({ err, callId }, 'consent announcement failed'));
-    }
-    o.log.info({ callId, tenantId: call.tenantId, action: b.action, state, announced }, 'recording changed');
-    return { status: 200, body: { callId, recording: state === 'recording' || state === 'paused', state, announced } };
+    return { status: 200, body: await controller(call, callId, b.action, b.announce) };
   });
 }

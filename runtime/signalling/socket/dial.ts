@@ -1,4 +1,5 @@
 import { AppError } from '../../core/errors.js';
+import { mayJoinRoom } from '../../core/auth/tokens.js'; // media-services
 import { DialAnswerRequest, DialControlRequest, DialRequest } from '../../core/protocol/events.js';
 import type { ConnectionContext } from './context.js';
 import { handle } from './handle.js';
@@ -19,12 +20,14 @@ export function registerDialHandlers(ctx: ConnectionContext): void {
     'dial:start',
     handle(ctx.log, 'dial:start', DialRequest, async (req) => {
       if (!socket.data.grants.dialOut) throw AppError.forbidden('token does not allow dialling out');
-      return gateway().dial({ tenantId, identity, socketId: socket.id, to: req.to, sdp: req.sdp, ...(req.callerId ? { callerId: req.callerId } : {}) });
+      if (req.roomId && !mayJoinRoom(socket.data.grants, req.roomId)) throw AppError.forbidden(`token does not grant room ${req.roomId}`); // media-services
+      return gateway().dial({ tenantId, identity, socketId: socket.id, to: req.to, sdp: req.sdp, ...(req.callerId ? { callerId: req.callerId } : {}), ...(req.roomId ? { roomId: req.roomId } : {}) });
     }),
   );
   socket.on(
     'dial:control',
     handle(ctx.log, 'dial:control', DialControlRequest, async (req) => {
+      if (req.action === 'record' && !socket.data.grants.record) throw AppError.forbidden('token does not allow recording'); // media-services
       await gateway().control({ tenantId, identity, ...req });
       return {};
     }),
