@@ -64,6 +64,17 @@ describe('applications', () => {
     expect((await call(p, 'GET', '/v1/applications', { key: b.apiKey })).body.items).toEqual([]);
   });
 
+  it('POST supports Idempotency-Key', async () => {
+    const json = { name: 'once', url: 'https://example.com/once' };
+    const headers = { 'idempotency-key': 'app-once-1' };
+    const r1 = await call(p, 'POST', '/v1/applications', { key: a.apiKey, json, headers });
+    const r2 = await call(p, 'POST', '/v1/applications', { key: a.apiKey, json, headers });
+    expect(r1.status).toBe(201);
+    expect(r2.headers.get('idempotency-replayed')).toBe('true');
+    expect(r2.body.id).toBe(r1.body.id);
+    await call(p, 'DELETE', `/v1/applications/${r1.body.id}`, { key: a.apiKey });
+  });
+
   it('validation errors name the field', async () => {
     const post = (json: unknown) => expectError(call(p, 'POST', '/v1/applications', { key: a.apiKey, json }), 400, 'INVALID_PAYLOAD');
     expect((await post({ name: 'x' })).field).toBe('body/url');
@@ -216,6 +227,19 @@ describe('calls', () => {
     engine.failNext = new AppError('UPSTREAM_SIP_FAILURE', 'busy');
     await expectError(call(p, 'POST', '/v1/calls', { key: a.apiKey, json, headers: { 'idempotency-key': 'retry-me' } }), 502, 'UPSTREAM_SIP_FAILURE');
     expect((await call(p, 'POST', '/v1/calls', { key: a.apiKey, json, headers: { 'idempotency-key': 'retry-me' } })).status).toBe(201);
+  });
+
+  it('the SBC control API refuses a wrong secret (surfaced as 503, not as an auth error of the tenant)', async () => {
+    const { createVoiceClient } = await import('../../../runtime/signalling/voice-client.js');
+    const { silentLogger } = await import('../../../runtime/core/logging.js');
+    const bad = createVoiceClient({ url: sbc.url, secret: 'wrong', timeoutMs: 2000, log: silentLogger });
+    await expect(bad.list(a.tenantId)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    const res = await fetch(`${sbc.url}/v1/voice/calls?tenantId=${a.tenantId}`);
+    expect(res.status).toBe(401);
+    // the control routes validate their bodies too
+    const good = await fetch(`${sbc.url}/v1/voice/calls`, { method: 'POST', headers: { 'x-cpaas-gateway-secret': secret, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: a.tenantId, to: { type: 'phone', number: 'x' }, from: 'a', application: { url: 'https://e.com' } }) });
+    expect(good.status).toBe(400);
+    expect(((await good.json()) as { field: string }).field).toBe('body/to/number');
   });
 
   it('no SBC configured → 503; unreachable SBC → 503 SERVICE_UNAVAILABLE (retryable)', async () => {
