@@ -33,6 +33,8 @@ import type { VoiceOptions } from './voice/engine.js';
 import { DynamoApplicationResolver } from '../core/storage/applications.js';
 // --- end voice ---
 import { conferenceWebhookSink } from './voice/conference/events.js'; // conferences (docs/conferences.md)
+import { securityDeps } from './security/wiring.js'; // security (docs/security.md)
+import { createSbcMetrics } from './control/metrics.js'; // security
 
 export interface LocalSipOptions {
   doc: DynamoDBDocumentClient;
@@ -134,6 +136,14 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
     const conferenceWebhooks = new WebhookSender({ log: log.child({ component: 'conference' }) });
     stops.push(async () => conferenceWebhooks.close());
     // --- end conferences ---
+    // --- security (docs/security.md): tenant lists/policies from the table, shared bans, security.alert webhooks, capture ---
+    const sbcMetrics = createSbcMetrics();
+    const sec = securityDeps({
+      security: { capture: { host: rtp.host, dir: o.recordings ? join(o.recordings.dir, 'captures') : '/tmp/cpaas-captures' } }, doc: o.doc, tableName: o.tableName, clock: systemClock, log,
+      metrics: sbcMetrics.registry, tenantByDomain: (d) => repo.tenantByDomain(d),
+    });
+    stops.push(async () => sec.close());
+    // --- end security ---
     const sbc = await buildSbcApp({
       config: {
         instanceId: `local-${hostname()}`,
@@ -159,6 +169,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       },
       // --- end voice ---
       conferences: { events: conferenceWebhookSink({ tenants: voiceTenants, webhooks: conferenceWebhooks, log }) }, // conferences
+      metrics: sbcMetrics, ...sec.deps, // security
     });
     stops.push(() => sbc.close());
     components.push({

@@ -13,6 +13,8 @@ import { buildSbcApp, connectSrf, sipHostFromHostports } from './app.js';
 import { createSipRepository } from './repository.js';
 import { sbcEmf } from './control/metrics.js';
 import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
+import { securityDeps } from './security/wiring.js'; // security (docs/security.md)
+import { createSbcMetrics } from './control/metrics.js'; // security
 
 const config = loadConfig(SbcConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/sbc.json',
@@ -30,6 +32,14 @@ const gateway = config.gateway
   ? { ...config.gateway, secret: await resolveSecret(aws.secrets, config.gateway.secret, 'gateway.secret') }
   : undefined;
 // --- end gateway ---
+// --- security (docs/security.md): tenant lists, shared bans, security.alert webhooks, interception, capture ---
+const sbcMetrics = createSbcMetrics();
+const sec = securityDeps({
+  security: config.security, doc: aws.doc, tableName: config.tableName, clock: systemClock, log, metrics: sbcMetrics.registry,
+  tenantByDomain: (d) => createSipRepository({ doc: aws.doc, tableName: config.tableName, clock: systemClock }).tenantByDomain(d),
+  ...(config.security.lawfulInterception ? { liSecret: await resolveSecret(aws.secrets, config.security.lawfulInterception.secret, 'security.lawfulInterception.secret') } : {}),
+});
+// --- end security ---
 const app = await buildSbcApp({
   config: { ...config, instanceId: config.instanceId ?? hostname() },
   srf,
@@ -40,6 +50,11 @@ const app = await buildSbcApp({
   // Nonces must verify on every SBC instance: derive them from the shared drachtio secret.
   nonceSecret: `nonce:${secret}`,
   ...(gateway ? { gateway } : {}), // gateway (docs/gateway.md)
+  // --- security (docs/security.md) ---
+  metrics: sbcMetrics,
+  ...sec.deps,
+  ...(sec.deps.capture && gateway ? { capture: { ...sec.deps.capture, secret: gateway.secret } } : {}),
+  // --- end security ---
   // --- media-services (docs/recordings.md) ---
   ...(config.recording ? { recording: config.recording } : {}),
   mediaServices: {
@@ -61,6 +76,7 @@ closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
   else log.info({ signal }, 'shutting down');
   if (emf) clearInterval(emf);
   await app.close();
+  sec.close(); // security
   srf.disconnect();
   aws.destroy();
 });

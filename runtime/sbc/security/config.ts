@@ -5,6 +5,7 @@
  * /v1/security/…) and are re-read every `listCacheSeconds`. See docs/security.md.
  */
 import { Type, type Static } from 'typebox';
+import { SecretRef } from '../../core/config/common.js';
 
 const Bucket = Type.Object(
   {
@@ -69,6 +70,23 @@ export const SecurityConfig = Type.Object(
     trunkMaxConcurrent: Type.Integer({ minimum: 0, default: 0 }),
     /** Anomaly alert when a tenant places more calls than this in one minute (0 = off). */
     alertCallsPerMinute: Type.Integer({ minimum: 0, default: 0 }),
+    /** Bans shared between SBC instances through the table (GLOBAL#SECBAN, TTL), polled every pollSeconds. */
+    sharedBans: Type.Object(
+      { enabled: Type.Boolean({ default: true }), pollSeconds: Type.Number({ minimum: 0.2, default: 2 }) },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Deliver anomaly alerts and bans of sources that attacked a tenant as signed `security.alert` webhooks. */
+    alertWebhooks: Type.Boolean({ default: true }),
+    /** Per-call capture (POST /v1/calls/{id}/capture): pcaps in `dir`; the media fork is received on `host`. Absent = off. */
+    capture: Type.Optional(Type.Object(
+      { dir: Type.String({ default: '/var/lib/cpaas/captures' }), host: Type.String({ minLength: 1, description: 'A private address of the SBC that rtpengine can reach' }) },
+      { additionalProperties: false },
+    )),
+    /** Lawful interception (admin targets in the table). Absent = off. Events are signed with `secret`. */
+    lawfulInterception: Type.Optional(Type.Object(
+      { secret: SecretRef, cacheSeconds: Type.Number({ minimum: 0, default: 5 }) },
+      { additionalProperties: false },
+    )),
   },
   { default: {}, additionalProperties: false },
 );
