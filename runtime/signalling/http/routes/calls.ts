@@ -70,8 +70,8 @@ export async function callRoutes(app: Http, services: Services): Promise<void> {
     async (req) => {
       const tenantId = tenantOf(req);
       const call = await services.calls.get(tenantId, req.params.callId);
-      // --- voice-api: merge the live view while the call is in progress (an ended record needs no SBC round trip) ---
-      if (services.voice && call?.state !== 'ended') {
+      // --- voice-api: merge the live view while a SIP call is in progress (ended and 1:1 WebRTC records need no SBC round trip) ---
+      if (services.voice && call?.state !== 'ended' && call?.kind !== 'webrtc') {
         const live = await services.voice.get(tenantId, req.params.callId).catch((err: unknown) => {
           req.log.warn({ err, callId: req.params.callId }, 'live call state unavailable');
           return undefined;
