@@ -58,6 +58,8 @@ export const MediaAgentConfig = Type.Object(
       ),
     ),
     // --- end recordings ---
+    /** Prometheus `GET /metrics` of the agent (recording spool depth, uploads, failures, bytes); absent = off. */
+    metrics: Type.Optional(Type.Object({ host: Type.String({ default: '0.0.0.0' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );

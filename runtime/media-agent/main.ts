@@ -18,6 +18,7 @@ import { TenantRepository } from '../core/storage/tenants.js'; // recordings
 import { MetricsRegistry } from '../core/metrics.js'; // recordings
 import { WebhookSender } from '../core/webhooks.js'; // recordings
 import { RecordingPipeline } from './recordings/pipeline.js'; // recordings
+import { startMetricsServer } from './metrics-server.js';
 
 const config = loadConfig(MediaAgentConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/media-agent.json',
@@ -48,12 +49,12 @@ const agent = await startMediaAgent({
   log,
 });
 
+const metrics = new MetricsRegistry(); // recordings + GET /metrics
 // --- recordings (docs/recordings.md) ---
 const recordings = await (async () => {
   const rc = config.recordings;
   if (!rc) return undefined;
   const db = new Db(aws.doc, config.tableName, systemClock);
-  const metrics = new MetricsRegistry();
   const webhooks = new WebhookSender({ log, metrics, maxAttempts: rc.webhookAttempts, attemptTimeoutMs: rc.webhookTimeoutMs });
   const pipeline = new RecordingPipeline({
     recordingDir: rc.dir,
@@ -79,11 +80,14 @@ const recordings = await (async () => {
   return { pipeline, webhooks };
 })();
 // --- end recordings ---
+const metricsServer = config.metrics ? await startMetricsServer({ ...config.metrics, registry: metrics }) : undefined;
+if (metricsServer) log.info({ metrics: metricsServer.address }, 'metrics endpoint listening');
 
 closeWithGrace({ delay: 5_000 }, async ({ err, signal }) => {
   if (err) log.error({ err }, 'shutting down after an error');
   else log.info({ signal }, 'shutting down');
   await agent.stop();
+  await metricsServer?.close();
   await recordings?.pipeline.stop(); // recordings
   recordings?.webhooks.close(); // recordings
   node.close();

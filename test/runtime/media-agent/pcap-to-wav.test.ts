@@ -107,3 +107,19 @@ describe('pcapToWav', () => {
     expect(() => pcapToWav(Buffer.alloc(64, 7))).toThrow(/not a classic pcap/);
   });
 });
+
+describe('pause (muted stretches from the recording metadata)', () => {
+  it('parses paused=<from>-<to>,<from>- and writes silence inside, audio around', async () => {
+    const { parseMutedIntervals } = await import('../../../runtime/media-agent/recordings/pcap-to-wav.js');
+    expect(parseMutedIntervals(`${T0 + 500}-${T0 + 1000},${T0 + 1500}-,junk,1-x`)).toEqual([{ from: T0 + 500, to: T0 + 1000 }, { from: T0 + 1500 }]);
+    expect(parseMutedIntervals(undefined)).toEqual([]);
+    const conv = pcapToWav(writePcap(twoPartyCall()), { muted: parseMutedIntervals(`${T0 + 500}-${T0 + 1000},${T0 + 1700}-`) });
+    const [left, right] = readWav(conv.wav).data as [Int16Array, Int16Array];
+    expect(rms(left, 800, 3800)).toBeGreaterThan(3000); // 100–475 ms
+    expect(rms(left, 4100, 7900)).toBe(0); // 512–987 ms paused
+    expect(rms(left, 8200, 13_400)).toBeGreaterThan(3000); // resumed
+    expect(rms(left, 13_800, left.length)).toBe(0); // paused until the end
+    expect(rms(right, 4100, 7900)).toBe(0);
+    expect(left.length).toBeGreaterThanOrEqual(16_700); // the timeline is kept
+  });
+});
