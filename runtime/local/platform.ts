@@ -15,6 +15,10 @@ import { startCoturn } from './coturn.js';
 import { localRoutes, LOCAL_TENANT_ID } from './local-routes.js';
 import { hasExecutable } from './which.js';
 import { startLocalSipSide } from '../sbc/local.js';
+// --- voicemail (docs/voicemail.md) ---
+import { createVoicemailSink } from '../core/voicemail/sink.js';
+import { WebhookSender } from '../core/webhooks.js';
+// --- end voicemail ---
 
 export interface LocalPlatformOptions {
   /** Where data survives restarts (DynamoDB, S3, secrets). */
@@ -127,6 +131,18 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
     // --- SIP side (owned by the SBC engineer): rtpengine when installed, SIP engine, media agent, SBC. ---
     if (sipOn) {
       const rtp = o.sip?.rtpengine;
+      // --- voicemail (docs/voicemail.md): the sink the SBC's call flow deposits into (S3 + metadata, voicemail:new via
+      // signalling's /internal/voicemail/events, SES mail, voicemail.received webhook) ---
+      const voicemailWebhooks = new WebhookSender({ log: o.log });
+      stops.push(async () => voicemailWebhooks.close());
+      const voicemail = createVoicemailSink({
+        doc: aws.doc, tableName: config.tableName, s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', log: o.log,
+        cacheDir: join(o.dataDir, 'voicemail', 'greetings'),
+        signalling: { url: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:'), secret: secrets.gatewaySecret },
+        mailer: new SesMailer(aws.ses, config.mail), webhooks: voicemailWebhooks,
+      });
+      components.push({ name: 'voicemail', running: true, detail: `messages in s3 bucket ${config.recordings?.bucket ?? 'cpaas-recordings'} (voicemail/), inbox at ${baseUrl}/demo/voicemail.html` });
+      // --- end voicemail ---
       const sipSide = await startLocalSipSide({
         doc: aws.doc, tableName: config.tableName, log: o.log,
         ...(o.sip?.host ? { sip: { host: o.sip.host, port: o.sip.port ?? 5060 } } : {}),
@@ -134,6 +150,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         control,
         gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
         recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [] },
+        ...({ voicemail } as object), // voicemail: `voicemail?: VoicemailSink` of startLocalSipSide (voice helper)
       });
       stops.push(() => sipSide.stop());
       components.push(...sipSide.components);
