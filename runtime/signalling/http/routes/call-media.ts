@@ -59,9 +59,8 @@ export function sbcMediaClient(services: Services): SbcMediaClient | undefined {
   return clients.get(services) ?? undefined;
 }
 
-const callErrors = { ...errorResponses, 409: { $ref: 'ErrorBody#' }, 503: { $ref: 'ErrorBody#' } } as const;
-
 export async function callMediaRoutes(app: Http, services: Services): Promise<void> {
+  const callErrors = { ...errorResponses, 409: { $ref: 'ErrorBody#' }, 503: { $ref: 'ErrorBody#' } } as const; // (errorResponses: not at import time, server.ts imports us)
   const sbc = () => {
     const c = sbcMediaClient(services);
     if (!c) throw new AppError('SERVICE_UNAVAILABLE', 'no SBC is configured (sbcControlUrl)', { retryable: false });
