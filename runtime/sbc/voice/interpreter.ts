@@ -103,7 +103,7 @@ export class Interpreter {
         if (out?.replace) queue = [...out.replace];
         else if (out?.result !== undefined) {
           const hook = 'actionHook' in verb ? verb.actionHook : undefined;
-          call.variables[verb.verb] = out.result;
+          if (!hook) call.variables[verb.verb] = out.result;
           if (hook && !call.ended) queue = [...(await fetchDoc(hook, { event: 'verb.result', verb: verb.verb, result: out.result }))];
           else if (hook) void this.d.hooks.fetchDocument(hook, this.event(call, { event: 'verb.result', verb: verb.verb, result: out.result })).catch(() => undefined);
         }

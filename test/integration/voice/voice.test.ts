@@ -139,6 +139,33 @@ describe.runIf(run)('programmable voice: sipp phones ⇄ SBC (rtpengine ⇄ RtpE
     expect(dialResult).toMatchObject({ dialStatus: 'answered' });
   }, 40_000);
 
+  it('dial: a busy target gives dialStatus busy; simultaneous dialing bridges the one that answers', async () => {
+    const { app } = bed;
+    const results: unknown[] = [];
+    app.routes.set('/busy', [
+      { verb: 'dial', targets: [{ type: 'sip', uri: `sip:busy@${UAS_IP}:5073` }], timeoutSeconds: 10 },
+      { verb: 'dial', mode: 'simultaneous', targets: [{ type: 'sip', uri: `sip:busy2@${UAS_IP}:5074` }, { type: 'sip', uri: `sip:ok@${UAS_IP}:5075` }], timeoutSeconds: 10, actionHook: `${app.url}/busy-done` },
+    ]);
+    app.routes.set('/busy-done', (b: Record<string, unknown>) => {
+      results.push((b.variables as Record<string, unknown>).dial, b.result);
+      return [{ verb: 'hangup' }];
+    });
+    const to = await number({ type: 'application', url: `${app.url}/busy` });
+    const b = await peer(UAS_IP);
+    const busy = sipp('uas-busy.xml', ['-i', UAS_IP, '-p', '5073', '-m', '1', '-timeout', '30s'], { RING_MS: '200' });
+    const busy2 = sipp('uas-busy.xml', ['-i', UAS_IP, '-p', '5074', '-m', '1', '-timeout', '30s'], { RING_MS: '100' });
+    await waitForBound('udp', UAS_IP, 5073);
+    await waitForBound('udp', UAS_IP, 5074);
+    const ok = await uas(5075, { ip: UAS_IP, port: b.port }, 20000, 600);
+    const phone = await peer(UAC_IP);
+    const caller = await uac(to, { tail: TAIL_SEND_BYE(2500), media: { ip: UAC_IP, port: phone.port } });
+    const [rc, r1, r2, r3] = await Promise.all([caller.done, busy.done, busy2.done, ok.done]);
+    for (const r of [rc, r1, r2, r3]) expect(r.code, r.output).toBe(0);
+    await until(() => results.length === 2, 3000, 'the dial results');
+    expect(results[0]).toMatchObject({ dialStatus: 'busy', sipStatus: 486 });
+    expect(results[1]).toMatchObject({ dialStatus: 'answered' });
+  }, 30_000);
+
   it('record stores a voicemail message (WAV through the VoicemailSink); redirect fetches the next document', async () => {
     const { app } = bed;
     app.routes.set('/vm', [{ verb: 'redirect', url: `${app.url}/vm2` }]);
