@@ -164,6 +164,8 @@ export const SbcConfig = Type.Object(
           rtpMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 41999 }),
           /** Per attempt when fetching a document (one retry, then the fallback URL). */
           hookTimeoutMs: Type.Integer({ minimum: 500, maximum: 30_000, default: 5_000 }),
+          /** Let application URLs resolve to private/loopback addresses (only for setups whose webhook servers are local). */
+          allowPrivateHookUrls: Type.Boolean({ default: false }),
         },
         { additionalProperties: false },
       ),

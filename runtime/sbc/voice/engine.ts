@@ -54,7 +54,7 @@ export interface VoiceEngineDeps {
   voicemail?: VoicemailSink & Partial<VoicemailSettingsLookup>;
   recordings?: RecordingSink;
   recordDir?: string;
-  hooks?: { timeoutMs?: number; attempts?: number; fetch?: typeof fetch };
+  hooks?: { timeoutMs?: number; attempts?: number; fetch?: typeof fetch; blockPrivateUrls?: boolean };
 }
 
 type StatusCb = (e: CallStatusEvent, callback: { url: string; fallbackUrl?: string } | undefined) => void;
@@ -75,10 +75,10 @@ export class SbcVoiceEngine implements VoiceEngine {
       srf: d.srf, repo: d.repo, pickMedia: d.pickMedia, ports: new RtpPortPool(d.rtp.host, d.rtp.minPort, d.rtp.maxPort),
       ringer: d.ringer, localHost: d.localHost, limits: d.limits, log: this.log,
     };
-    const errors = d.metrics.counter('cpaas_voice_app_errors_total', 'Programmable calls ended by an application error (reason: timeout, http-error, network, invalid-document, no-secret, application-not-found, internal)');
+    const errors = d.metrics.counter('cpaas_voice_app_errors_total', 'Programmable calls ended by an application error (reason: timeout, http-error, network, invalid-document, no-secret, private-address, application-not-found, conference-unavailable, internal)');
     this.hookCtx = { errors };
     this.interpreter = new Interpreter({
-      hooks: new HookClient({ secretFor: d.webhookSecret, ...(d.hooks?.timeoutMs ? { timeoutMs: d.hooks.timeoutMs } : {}), ...(d.hooks?.attempts ? { attempts: d.hooks.attempts } : {}), ...(d.hooks?.fetch ? { fetch: d.hooks.fetch } : {}) }),
+      hooks: new HookClient({ secretFor: d.webhookSecret, ...(d.hooks?.timeoutMs ? { timeoutMs: d.hooks.timeoutMs } : {}), ...(d.hooks?.attempts ? { attempts: d.hooks.attempts } : {}), ...(d.hooks?.fetch ? { fetch: d.hooks.fetch } : {}), ...(d.hooks?.blockPrivateUrls ? { blockPrivateUrls: true } : {}) }),
       legs: this.legDeps, log: this.log, errors,
       ...(d.conferences ? { conferences: d.conferences } : {}),
       ...(d.voicemail ? { voicemail: d.voicemail } : {}),

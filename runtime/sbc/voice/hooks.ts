@@ -7,8 +7,11 @@ import { Value } from 'typebox/value';
 import { CallDocument, type VoiceHookEvent } from '../../core/protocol/voice.js';
 import { webhookHeaders } from '../../core/webhooks.js';
 import { newId } from '../../core/ids.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { isPrivateAddress } from '../media-services/sources.js';
 
-export type HookFailure = 'timeout' | 'http-error' | 'network' | 'invalid-document' | 'no-secret';
+export type HookFailure = 'timeout' | 'http-error' | 'network' | 'invalid-document' | 'no-secret' | 'private-address';
 
 export class HookError extends Error {
   constructor(readonly reason: HookFailure, message: string) {
@@ -24,6 +27,12 @@ export interface HookClientOptions {
   attempts?: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /**
+   * Refuse application URLs that resolve to loopback/private/link-local addresses (the SBC sits in the VPC: a tenant
+   * URL must not reach its neighbours). Deployments set it (`SbcConfig.voice.allowPrivateHookUrls: false`); it is
+   * off by default so that local setups (`npm start`, tests) can run their webhook servers on loopback.
+   */
+  blockPrivateUrls?: boolean;
 }
 
 /** Applies the schema defaults and validates; throws HookError('invalid-document') with the first errors. */
@@ -69,6 +78,12 @@ export class HookClient {
 
   private async attempt(url: string, body: string, eventId: string, secret: string): Promise<{ ok: true; text: string } | { ok: false; retry: boolean; error: HookError }> {
     const f = this.o.fetch ?? globalThis.fetch;
+    if (this.o.blockPrivateUrls) {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      const addrs = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+      if (addrs.length === 0) return { ok: false, retry: true, error: new HookError('network', `cannot resolve ${host}`) };
+      if (addrs.some(isPrivateAddress)) return { ok: false, retry: false, error: new HookError('private-address', `${url} resolves to a private address`) };
+    }
     try {
       const res = await f(url, {
         method: 'POST', body, redirect: 'manual',

@@ -70,5 +70,10 @@ describe('HookClient', () => {
     await expect(client.fetchDocument(`${base}/notjson`, event)).rejects.toBeInstanceOf(HookError);
     await expect(client.fetchDocument(`${base}/ok`, { ...event, tenantId: 'nobody' })).rejects.toMatchObject({ reason: 'no-secret' });
     expect(() => parseDocument([{ verb: 'dial', targets: [] }])).toThrow(/invalid call document/);
+    const strict = new HookClient({ secretFor: () => Promise.resolve(SECRET), blockPrivateUrls: true });
+    const before = hits.length;
+    await expect(strict.fetchDocument(`${base}/ok`, event)).rejects.toMatchObject({ reason: 'private-address' });
+    await expect(strict.fetchDocument('http://169.254.169.254/latest/meta-data', event)).rejects.toMatchObject({ reason: 'private-address' });
+    expect(hits.length).toBe(before);
   });
 });
