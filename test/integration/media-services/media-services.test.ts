@@ -9,6 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -324,9 +326,24 @@ describe.skipIf(!available)('media services over REST on live SIP calls (local p
   }, 40_000);
 
   it('client-side room recording: presigned PUT to S3, completion checks the object; the token grant is required', async () => {
-    const room = (await (await api('/v1/rooms', { method: 'POST', json: { name: 'p2p-rec', type: 'p2p' } })).json()) as { id: string };
+    // A tenant with a webhook receiver: completion sends recording.completed (source: client).
+    const hooks: Array<{ type: string; data: { recordingId: string; source?: string } }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooks.push(JSON.parse(body) as (typeof hooks)[number]);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.13.43', () => r()));
+    const services = platform.app.services;
+    const tenant = await services.tenants.create({ name: 'hooks', webhookUrl: `http://127.0.13.43:${(receiver.address() as AddressInfo).port}/hook` });
+    const key = (await services.apiKeys.create(tenant.id, 'client uploads')).token;
+    const tapi = (p: string, init: Parameters<typeof api>[1] = {}) => api(p, { ...init, token: init.token ?? key });
+    const room = (await (await tapi('/v1/rooms', { method: 'POST', json: { name: 'p2p-rec', type: 'p2p' } })).json()) as { id: string };
     const mint = async (record: boolean) =>
-      ((await (await api('/v1/tokens', { method: 'POST', json: { identity: 'alice', grants: { rooms: [room.id], record } } })).json()) as { token: string }).token;
+      ((await (await tapi('/v1/tokens', { method: 'POST', json: { identity: 'alice', grants: { rooms: [room.id], record } } })).json()) as { token: string }).token;
     const denied = await api(`/v1/rooms/${room.id}/recordings/uploads`, { method: 'POST', json: { contentType: 'audio/webm' }, token: await mint(false) });
     expect(denied.status).toBe(403);
     const token = await mint(true);
@@ -343,9 +360,14 @@ describe.skipIf(!available)('media services over REST on live SIP calls (local p
     expect(done.status, await done.clone().text()).toBe(200);
     const { createHash } = await import('node:crypto');
     expect(await done.json()).toMatchObject({ id: ticket.recordingId, source: 'client', roomId: room.id, identity: 'alice', format: 'webm', sizeBytes: file.length, sha256: createHash('sha256').update(file).digest('hex') });
-    const listed = ((await (await api(`/v1/recordings?callId=${room.id}`)).json()) as { items: Array<{ id: string }> }).items;
+    const listed = ((await (await tapi(`/v1/recordings?callId=${room.id}`)).json()) as { items: Array<{ id: string }> }).items;
     expect(listed.map((r) => r.id)).toEqual([ticket.recordingId]);
-    const { url } = (await (await api(`/v1/recordings/${ticket.recordingId}/url`)).json()) as { url: string };
+    const { url } = (await (await tapi(`/v1/recordings/${ticket.recordingId}/url`)).json()) as { url: string };
     expect(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(file)).toBe(true);
+    const hook = await until(() => hooks[0], 'recording.completed', 5_000);
+    expect(hook).toMatchObject({ type: 'recording.completed', data: { recordingId: ticket.recordingId, source: 'client' } });
+    // another tenant's key does not see it
+    expect((await api(`/v1/recordings/${ticket.recordingId}`)).status).toBe(404);
+    await new Promise<void>((r) => receiver.close(() => r()));
   }, 30_000);
 });

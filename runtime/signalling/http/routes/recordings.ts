@@ -9,6 +9,7 @@ import type { Recording, RecordingFormat } from '../../../core/storage/recording
 import { CompleteUploadRequest, CreateUploadRequest, RoomParams, RoomUploadParams, UploadTicket } from '../../../core/protocol/media.js';
 import { mayJoinRoom } from '../../../core/auth/tokens.js';
 import { authenticate } from '../auth.js';
+import { WebhookSender } from '../../../core/webhooks.js';
 import type { Http } from '../types.js';
 import type { Services } from '../../services.js';
 import { tenantOf } from '../auth.js';
@@ -174,6 +175,19 @@ export async function recordingRoutes(app: Http, services: Services): Promise<vo
     if (p.kind !== 'tenant') throw AppError.forbidden('this route needs a tenant API key or an access token');
     return { tenantId: p.tenantId, identity: 'api' };
   };
+  // recording.completed for client uploads (same event as the media agent's; in-memory queue: a signalling restart
+  // during the retries loses it — the metadata is already written, GET /v1/recordings lists it).
+  let webhooks: WebhookSender | undefined;
+  app.addHook('onClose', async () => webhooks?.close());
+  const notify = async (rec: Recording): Promise<void> => {
+    const tenant = await services.tenants.get(rec.tenantId);
+    if (!tenant?.webhookUrl) return;
+    const secret = await services.tenants.webhookSecret(rec.tenantId);
+    if (!secret) return;
+    webhooks ??= new WebhookSender({ log: services.log.child({ component: 'recordings' }), metrics: services.metrics });
+    const { s3Key: _k, ...data } = rec;
+    void webhooks.send(WebhookSender.event(rec.tenantId, 'recording.completed', { recordingId: rec.id, ...data }, services.clock.now(), `evt_${rec.id}`), { url: tenant.webhookUrl, secret });
+  };
   const formatOf = (ct: string): RecordingFormat => (ct.endsWith('/webm') ? 'webm' : ct.endsWith('/ogg') ? 'ogg' : ct.endsWith('/mp4') ? 'mp4' : 'wav');
 
   app.post(
@@ -256,8 +270,9 @@ export async function recordingRoutes(app: Http, services: Services): Promise<vo
         format: up.format, channels: 0, sampleRate: 0, status: 'available', createdAt: new Date(services.clock.now()).toISOString(),
         source: 'client', roomId, identity: up.identity, contentType: up.contentType,
       };
-      await services.recordings.putOnce(rec);
+      const { created } = await services.recordings.putOnce(rec);
       await services.recordings.deleteUpload(who.tenantId, recordingId);
+      if (created) await notify(rec).catch((err: unknown) => req.log.warn({ err, recordingId }, 'recording.completed not sent'));
       req.log.info({ recordingId, roomId, sizeBytes: size }, 'client recording stored');
       return rec;
     },
