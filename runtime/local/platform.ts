@@ -140,6 +140,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         cacheDir: join(o.dataDir, 'voicemail', 'greetings'),
         signalling: { url: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:'), secret: secrets.gatewaySecret },
         mailer: new SesMailer(aws.ses, config.mail), webhooks: voicemailWebhooks,
+        defaultEnabled: false, // opt-in: PUT /v1/voicemail/mailboxes/{kind}/{id} { enabled: true }
       });
       components.push({ name: 'voicemail', running: true, detail: `messages in s3 bucket ${config.recordings?.bucket ?? 'cpaas-recordings'} (voicemail/), inbox at ${baseUrl}/demo/voicemail.html` });
       // --- end voicemail ---
@@ -150,7 +151,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         control,
         gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
         recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [] },
-        ...({ voicemail } as object), // voicemail: `voicemail?: VoicemailSink` of startLocalSipSide (voice helper)
+        voicemail, // voicemail (docs/voicemail.md): the sink above
       });
       stops.push(() => sipSide.stop());
       components.push(...sipSide.components);

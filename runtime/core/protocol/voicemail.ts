@@ -76,7 +76,7 @@ export const MailboxSettings = Type.Object(
     tenantId: Type.String(),
     kind: MailboxKindSchema,
     id: MailboxId,
-    enabled: Type.Boolean({ description: 'Unanswered calls go to voicemail (default true: a mailbox without settings is enabled)' }),
+    enabled: Type.Boolean({ description: 'Unanswered calls go to voicemail. A mailbox never configured is disabled (opt-in per mailbox).' }),
     greeting: Type.Union([GreetingInfo, Type.Null()], { description: 'The custom greeting (`PUT …/greeting`), or null for the default prompt' }),
     notifyEmail: Type.Optional(Type.String({ description: 'New messages are also mailed here (SES)' })),
     ringTimeoutSeconds: Type.Optional(Type.Integer({ description: 'How long the mailbox owner rings before voicemail answers' })),

@@ -120,15 +120,15 @@ export class VoicemailRepository {
 
   // ---- mailbox settings ----------------------------------------------------------------------------------
 
-  /** The stored settings, or undefined (callers apply the defaults: enabled, default greeting). */
+  /** The stored settings, or undefined (callers apply the defaults: disabled, default greeting). */
   async getSettings(tenantId: string, mailbox: MailboxRef): Promise<MailboxSettings | undefined> {
     const item = await this.db.get<SettingsItem>(settingsPk(tenantId), settingsSk(mailbox.kind, mailbox.id));
     return item ? stripKeys<MailboxSettings>(item) : undefined;
   }
 
-  /** Settings with defaults applied. */
-  async settings(tenantId: string, mailbox: MailboxRef, nowIso = new Date(0).toISOString()): Promise<MailboxSettings> {
-    return (await this.getSettings(tenantId, mailbox)) ?? { tenantId, kind: mailbox.kind, id: mailbox.id, enabled: true, greeting: null, updatedAt: nowIso };
+  /** Settings with defaults applied (a mailbox never configured is disabled unless `defaultEnabled`). */
+  async settings(tenantId: string, mailbox: MailboxRef, nowIso = new Date(0).toISOString(), defaultEnabled = false): Promise<MailboxSettings> {
+    return (await this.getSettings(tenantId, mailbox)) ?? { tenantId, kind: mailbox.kind, id: mailbox.id, enabled: defaultEnabled, greeting: null, updatedAt: nowIso };
   }
 
   async putSettings(s: MailboxSettings): Promise<MailboxSettings> {

@@ -10,9 +10,10 @@
  *     signalling?: { url, secret },         // POST <url>/internal/voicemail/events (the gateway shared secret) → `voicemail:new`
  *     mailer?,                              // SES: mails `notifyEmail` of the mailbox settings
  *     webhooks?,                            // a WebhookSender: signed `voicemail.received` to the tenant's webhookUrl
+ *     defaultEnabled?,                      // enabled state of never-configured mailboxes (default true; npm start: false)
  *   });
  *   // voicemail.deposit(d) → { messageId }; voicemail.greeting(tenantId, mailbox) → local WAV path | undefined;
- *   // voicemail.settings(tenantId, mailbox) → { enabled, ringTimeoutSeconds?, … } (defaults: enabled, default greeting)
+ *   // voicemail.settings(tenantId, mailbox) → { enabled, ringTimeoutSeconds?, … } (never configured: `defaultEnabled`)
  *
  * deposit(): read the WAV → sha-256 → S3 (skip when the same object is there, HeadObject check after) → metadata
  * (conditional put, deterministic id: a retry after a crash stores nothing twice) → delete the local WAV → notify
@@ -54,12 +55,18 @@ export interface VoicemailSinkDeps {
   clock?: Clock;
   /** Largest WAV accepted (default 64 MiB ≈ 70 min of 8 kHz 16-bit mono). */
   maxBytes?: number;
+  /**
+   * `settings().enabled` of a mailbox that was never configured. Default true (the voice engine's tests deposit
+   * into unconfigured mailboxes); deployments pass false so voicemail is opt-in per mailbox, matching what
+   * `GET /v1/voicemail/mailboxes/{kind}/{id}` reports (npm start does).
+   */
+  defaultEnabled?: boolean;
 }
 
 /** The sink plus what the call flow may want to know about a mailbox. */
 export interface VoicemailService extends VoicemailSink {
   greeting(tenantId: string, mailbox: VoicemailDeposit['mailbox']): Promise<string | undefined>;
-  /** Stored settings or the defaults (`enabled: true`, default greeting). */
+  /** Stored settings or the defaults (`enabled: defaultEnabled`, default greeting). */
   settings(tenantId: string, mailbox: VoicemailDeposit['mailbox']): Promise<MailboxSettings>;
   readonly repo: VoicemailRepository;
 }
@@ -194,7 +201,7 @@ export function createVoicemailSink(deps: VoicemailSinkDeps): VoicemailService {
   return {
     repo,
     deposit,
-    settings: (tenantId, mailbox) => repo.settings(tenantId, mailbox, new Date(clock.now()).toISOString()),
+    settings: (tenantId, mailbox) => repo.settings(tenantId, mailbox, new Date(clock.now()).toISOString(), deps.defaultEnabled ?? true),
     async greeting(tenantId, mailbox) {
       const k = `${tenantId}\n${mailbox.kind}\n${mailbox.id}`;
       let p = fetching.get(k);

@@ -263,7 +263,8 @@ describe('voicemail', () => {
     expect(await sink.greeting(t1.tenantId, box)).toBeUndefined();
     expect((await sink.settings(t1.tenantId, box)).enabled).toBe(false);
     expect((await api('/v1/voicemail/mailboxes/identity/alice', t2.apiKey)).status).toBe(200); // t2's own (default) mailbox of that name
-    expect(await (await api('/v1/voicemail/mailboxes/identity/alice', t2.apiKey)).json()).toMatchObject({ enabled: true, greeting: null });
+    expect(await (await api('/v1/voicemail/mailboxes/identity/alice', t2.apiKey)).json()).toMatchObject({ enabled: false, greeting: null });
+    expect((await sink.settings(t2.tenantId, box)).enabled).toBe(true); // this sink: defaultEnabled (true unless configured)
     expect((await api('/v1/voicemail/mailboxes/phone/alice', t1.apiKey)).status).toBe(400);
   });
 

@@ -102,7 +102,7 @@ export async function voicemailRoutes(app: Http, services: Services): Promise<vo
 
   app.get(
     '/v1/voicemail/mailboxes/:kind/:id',
-    { schema: { tags: ['voicemail'], summary: 'Mailbox settings (defaults when never set)', params: MailboxParams, response: { 200: MailboxSettings, ...errorResponses } } },
+    { schema: { tags: ['voicemail'], summary: 'Mailbox settings (defaults when never set: disabled, default greeting)', params: MailboxParams, response: { 200: MailboxSettings, ...errorResponses } } },
     async (req) => vm().settings(tenantOf(req), req.params),
   );
 
