@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     if (m.cmd === 'stats') {
       (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
-      return process.send!({ stats: { ...engine.stats(), realCalls }, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external });
+      return process.send!({ stats: { ...engine.stats(), realCalls }, rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, arrayBuffers: mem.arrayBuffers });
     }
     if (m.cmd === 'close') {
       srf.disconnect();
