@@ -2,6 +2,7 @@
 # Starts rtpengine with in-kernel forwarding: the private interface for the VPC, the public one advertising the
 # instance's public IP (EC2 maps it 1:1). Control (ng) on the private IP for the SBC tier; HTTP metrics on loopback.
 # Env (/etc/cpaas/rtpengine.env): NG_PORT CLI_PORT HTTP_PORT PORT_MIN PORT_MAX TABLE LOG_LEVEL SPOOL_DIR
+# [RTPENGINE_TOS] (IP TOS byte of media; default 184 = DSCP EF, docs/security.md § DSCP)
 set -euo pipefail
 . /usr/local/lib/cpaas/imds.sh
 PUBLIC_IP=$(public_ip)
@@ -14,5 +15,5 @@ exec /usr/bin/rtpengine --config-file=none --foreground --log-stderr --log-level
   --table="$TABLE" \
   --interface="private/${LOCAL_IP}" --interface="public/${LOCAL_IP}!${PUBLIC_IP}" \
   --listen-ng="${LOCAL_IP}:${NG_PORT}" --listen-cli="127.0.0.1:${CLI_PORT}" --listen-http="127.0.0.1:${HTTP_PORT}" \
-  --port-min="$PORT_MIN" --port-max="$PORT_MAX" \
+  --port-min="$PORT_MIN" --port-max="$PORT_MAX" --tos="${RTPENGINE_TOS:-184}" \
   --recording-method=pcap --recording-dir="$SPOOL_DIR" --delete-delay=0 --timeout=60 --silent-timeout=3600

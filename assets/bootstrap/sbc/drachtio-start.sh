@@ -6,6 +6,10 @@ set -euo pipefail
 . /usr/local/lib/cpaas/imds.sh
 PUBLIC_IP=$(public_ip)
 SECRET=$(secret "$DRACHTIO_SECRET_ARN")
+# DSCP CS3 on signalling (drachtio has no TOS option; docs/security.md § DSCP). Idempotent across restarts.
+mark_cs3() { iptables -t mangle -C OUTPUT "$@" -j DSCP --set-dscp-class CS3 2>/dev/null || iptables -t mangle -A OUTPUT "$@" -j DSCP --set-dscp-class CS3; }
+mark_cs3 -p udp --sport "$SIP_PORT"
+mark_cs3 -p tcp -m multiport --sports "${SIP_PORT},${SIP_TLS_PORT},${SIP_WSS_PORT}"
 TLS_DIR=/etc/cpaas/tls
 if [ ! -s "$TLS_DIR/sip.key" ]; then
   # Self-signed until an operator installs a real certificate (docs/deploy.md).
