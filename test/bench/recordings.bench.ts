@@ -3,7 +3,10 @@
  * real rtpengine (userspace, pcap recording), then the recording agent (its own process, as on a node)
  * converts and uploads them to s3rver and writes their metadata.
  *
- *   NODE_OPTIONS=--openssl-legacy-provider npx tsx test/bench/recordings.bench.ts [calls=20] [seconds=10] [concurrency=2]
+ *   NODE_OPTIONS=--openssl-legacy-provider npx tsx test/bench/recordings.bench.ts [calls=20] [seconds=10] [concurrency=2] [transcode]
+ *
+ * `transcode`: the calls are PCMU ⇄ PCMA (B only takes PCMA; offer with `codec: { mask, transcode }` as the SBC does
+ * toward a trunk with `codecs: ['PCMA']`), so the rtpengine figure includes userspace transcoding.
  *
  * Prints: rtpengine CPU while recording, agent wall time and CPU for the batch (from the agent's
  * /proc/<pid>/stat), recordings/s, audio seconds per agent CPU second, CPU ms per recorded call.
@@ -27,6 +30,7 @@ import { ngClient, recordedCall, startRecordingRtpengine } from '../integration/
 const CALLS = Number(process.argv[2] ?? 20);
 const SECONDS = Number(process.argv[3] ?? 10);
 const CONCURRENCY = Number(process.argv[4] ?? 2);
+const TRANSCODE = process.argv[5] === 'transcode';
 const NG_PORT = 22321;
 const TABLE = 'cpaas-bench-rec';
 const BUCKET = 'cpaas-recordings';
@@ -55,7 +59,7 @@ try {
   await Promise.all(
     Array.from({ length: CALLS }, (_, i) =>
       new Promise((r) => setTimeout(r, (i * 20) / CALLS)).then(() =>
-        recordedCall(ng, { ngPort: NG_PORT, callId: `bench-${i}@127.0.5.2`, metadata: formatMetadataString({ tenant: tenant.id, call: `ca_bench_${i}` }), seconds: SECONDS, toneA: 440, toneB: 880 }),
+        recordedCall(ng, { ngPort: NG_PORT, callId: `bench-${i}@127.0.5.2`, metadata: formatMetadataString({ tenant: tenant.id, call: `ca_bench_${i}` }), seconds: SECONDS, toneA: 440, toneB: 880, transcode: TRANSCODE }),
       ),
     ),
   );
@@ -87,7 +91,7 @@ try {
   const audio = recs.reduce((n, r) => n + r.durationSeconds, 0);
 
   const fmt = (n: number, d = 1) => n.toFixed(d);
-  console.log(`\nRecordings benchmark: ${CALLS} concurrent calls × ${SECONDS} s, agent concurrency ${CONCURRENCY}`);
+  console.log(`\nRecordings benchmark: ${CALLS} concurrent calls × ${SECONDS} s, agent concurrency ${CONCURRENCY}${TRANSCODE ? ', PCMU ⇄ PCMA transcoded' : ''}`);
   console.log(`  calls: ${fmt(callWall)} s wall; rtpengine CPU while relaying + recording ${fmt(rtpCpu / 1000, 2)} s (${fmt((rtpCpu / (callWall * 1000)) * 100)} % of a core, ${fmt(rtpCpu / CALLS, 0)} ms per call)`);
   console.log(`  pcaps: ${pcaps.length} files, ${fmt(pcapBytes / 1e6)} MB`);
   console.log(`  agent: ${recs.length} recordings stored (${fmt(wavBytes / 1e6)} MB WAV, ${fmt(audio)} s of audio) in ${fmt(wall, 2)} s → ${fmt(recs.length / wall)} recordings/s, ${fmt(wavBytes / 1e6 / wall)} MB/s`);

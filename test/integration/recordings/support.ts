@@ -46,8 +46,8 @@ export async function ngClient(): Promise<Client> {
   return ng;
 }
 
-const sdp = (ip: string, port: number) =>
-  `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n`;
+const sdp = (ip: string, port: number, pcma = false) =>
+  `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=audio ${port} RTP/AVP ${pcma ? 8 : 0}\r\na=rtpmap:${pcma ? '8 PCMA' : '0 PCMU'}/8000\r\na=ptime:20\r\na=sendrecv\r\n`;
 
 async function udp(ip: string): Promise<Socket> {
   const s = createSocket('udp4');
@@ -59,14 +59,15 @@ async function udp(ip: string): Promise<Socket> {
  * One recorded call through rtpengine: A (127.0.5.2) sends `toneA` Hz, B (127.0.5.3) sends `toneB` Hz, 20 ms
  * PCMU frames for `seconds`, B starting `bDelayMs` later; then the call is deleted (pcap finalized).
  */
-export async function recordedCall(ng: Client, o: { ngPort: number; callId: string; metadata: string; seconds: number; toneA?: number; toneB?: number; bDelayMs?: number }): Promise<void> {
+/** `transcode`: A speaks PCMU, B only PCMA (offer with `codec: { mask, transcode }`, as the SBC does toward a PCMA-only trunk). */
+export async function recordedCall(ng: Client, o: { ngPort: number; callId: string; metadata: string; seconds: number; toneA?: number; toneB?: number; bDelayMs?: number; transcode?: boolean }): Promise<void> {
   const NG = { host: ENGINE_IP, port: o.ngPort };
   const a = await udp(PARTY_A_IP);
   const b = await udp(PARTY_B_IP);
   try {
-    const offer = await ng.offer(NG, { 'call-id': o.callId, 'from-tag': 'A', sdp: sdp(PARTY_A_IP, (a.address() as AddressInfo).port), replace: ['origin', 'session-connection'], 'record call': 'yes', metadata: o.metadata });
+    const offer = await ng.offer(NG, { 'call-id': o.callId, 'from-tag': 'A', sdp: sdp(PARTY_A_IP, (a.address() as AddressInfo).port), replace: ['origin', 'session-connection'], 'record call': 'yes', metadata: o.metadata, ...(o.transcode ? { codec: { mask: ['PCMU'], transcode: ['PCMA'] } } : {}) });
     if (offer.result !== 'ok') throw new Error(`offer: ${offer['error-reason']}`);
-    const answer = await ng.answer(NG, { 'call-id': o.callId, 'from-tag': 'A', 'to-tag': 'B', sdp: sdp(PARTY_B_IP, (b.address() as AddressInfo).port), replace: ['origin', 'session-connection'] });
+    const answer = await ng.answer(NG, { 'call-id': o.callId, 'from-tag': 'A', 'to-tag': 'B', sdp: sdp(PARTY_B_IP, (b.address() as AddressInfo).port, o.transcode), replace: ['origin', 'session-connection'] });
     if (answer.result !== 'ok') throw new Error(`answer: ${answer['error-reason']}`);
     const portForA = Number(/m=audio (\d+)/.exec(answer.sdp!)![1]);
     const portForB = Number(/m=audio (\d+)/.exec(offer.sdp!)![1]);
@@ -76,7 +77,7 @@ export async function recordedCall(ng: Client, o: { ngPort: number; callId: stri
     for (let f = 0; f < frames + bOffset; f++) {
       if (f < frames) a.send(rtpPacket({ pt: 0, seq: f, ts: 1000 + f * 160, ssrc: 0xa1, payload: tonePayload(o.toneA ?? 440, f % 50) }), portForA, ENGINE_IP);
       const fb = f - bOffset;
-      if (fb >= 0) b.send(rtpPacket({ pt: 0, seq: fb, ts: 777 + fb * 160, ssrc: 0xb2, payload: tonePayload(o.toneB ?? 880, fb % 50) }), portForB, ENGINE_IP);
+      if (fb >= 0) b.send(rtpPacket({ pt: o.transcode ? 8 : 0, seq: fb, ts: 777 + fb * 160, ssrc: 0xb2, payload: tonePayload(o.toneB ?? 880, fb % 50, o.transcode ? 'alaw' : 'mulaw') }), portForB, ENGINE_IP);
       const wait = start + (f + 1) * 20 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
