@@ -134,6 +134,7 @@ export async function changeRecording(call: RecordableCall, callId: string, acti
         await send(pausedString(s.paused));
       }
       await call.media.setRecording(false);
+      call.media.record = undefined; // later re-offers must not ask for recording again
       s.state = 'stopped';
       return s.state;
   }

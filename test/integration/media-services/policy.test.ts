@@ -39,6 +39,7 @@ describe('recording state machine', () => {
     now = 7_000;
     expect(await changeRecording(call, 'ca_1', 'resume', clock)).toBe('recording');
     expect(parseMetadataString(media.sent.at(-1)!.metadata!).paused).toBe('5000-7000');
+    expect(parseMetadataString(media.record!.metadata).paused).toBe('5000-7000'); // later re-offers carry it too
     now = 9_000;
     await changeRecording(call, 'ca_1', 'pause', clock);
     now = 9_500;
@@ -46,7 +47,7 @@ describe('recording state machine', () => {
     // a stop while paused closes the stretch first, then stops
     expect(media.sent.at(-1)).toEqual({ on: false });
     expect(parseMetadataString(media.sent.at(-2)!.metadata!).paused).toBe('5000-7000,9000-9500');
-    expect(parseMetadataString(media.record!.metadata).paused).toBe('5000-7000,9000-9500'); // later re-offers carry it too
+    expect(media.record).toBeUndefined(); // re-offers after stop do not ask for recording again
     await expect(changeRecording(call, 'ca_1', 'start', clock)).rejects.toMatchObject({ code: 'CALL_STATE_CONFLICT' });
     expect(recordingState(media)).toBe('stopped');
   });
