@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.js';
 import { createServices } from '../signalling/services.js';
 import { buildSignallingApp, type SignallingApp } from '../signalling/app.js';
 import { startStandIns, type StandIns } from './stand-ins.js';
+import { ensureClientUploadCors } from '../core/storage/recordings.js'; // media-services
 import { localSignallingConfig } from './platform-config.js';
 import { loadOrCreateSecrets, type LocalSecrets } from './secrets.js';
 import { startCoturn } from './coturn.js';
@@ -127,6 +128,10 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
     });
     const baseUrl = await app.listen(o.host, o.port);
     stops.push(() => app.close());
+    // --- media-services: browsers PUT client-side room recordings to s3rver (CORS for the platform's origins) ---
+    await ensureClientUploadCors(aws.s3, config.recordings?.bucket ?? 'cpaas-recordings', [...new Set([baseUrl, `http://127.0.0.1:${new URL(baseUrl).port}`, `http://localhost:${new URL(baseUrl).port}`])])
+      .catch((err: unknown) => o.log.warn({ err }, 'could not set CORS on the recordings bucket (client-side recording uploads will fail)'));
+    // --- end media-services ---
 
     // --- SIP side (owned by the SBC engineer): rtpengine when installed, SIP engine, media agent, SBC. ---
     if (sipOn) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../errors.js';
 import { Db, stripKeys, type Item, type PageResult } from './db.js';
 
@@ -164,4 +165,16 @@ export class RecordingRepository {
     // With `from`, the next page may start below it: the caller then gets an empty last page.
     return { items, ...(next ? { nextCursor: next } : {}) };
   }
+}
+
+/**
+ * Browsers PUT client-side room recordings straight to S3 (presigned URLs), which S3 allows only with a CORS rule on
+ * the bucket for the app's origins: PUT with `content-type` (docs/recordings.md § Client-side recording). `npm start`
+ * sets it on s3rver; on AWS the data stack's bucket needs the same rule.
+ */
+export async function ensureClientUploadCors(s3: S3Client, bucket: string, origins: string[]): Promise<void> {
+  await s3.send(new PutBucketCorsCommand({
+    Bucket: bucket,
+    CORSConfiguration: { CORSRules: [{ AllowedOrigins: origins, AllowedMethods: ['PUT'], AllowedHeaders: ['content-type'], MaxAgeSeconds: 3000 }] },
+  }));
 }
