@@ -7,6 +7,10 @@
  *   4. concurrent G.711 calls with RTP (sipp pcap play, UAS echo), loss measured on rtpengine's counters
  * Usage: npx tsx test/bench/sbc-throughput.ts [rates=50,100,200,300] [seconds=8] [concurrent=100,200]
  *   SBC_BENCH_STORAGE=memory: an in-memory SipRepository instead of dynalite (the SBC's own ceiling).
+ *   SBC_BENCH_KAMAILIO=off: skip the Kamailio reference. SBC_BENCH_LATENCY=off: skip step 1.
+ * Ports: rtpengine ng 127.0.3.9:22351, media 40000–44999 (5,000 ports ≈ 1,250 calls); sipp -cp 9200/9201,
+ * -mp 51000 (UAC) / 52000 (UAS). One sipp media port per side serves every call (rtpengine tells the calls apart
+ * by its own ports), so sipp needs no port range; rtpengine needs 4 ports per call and one fd per port.
  * Prints a markdown summary; asserts nothing.
  */
 import { spawn } from 'node:child_process';
@@ -17,10 +21,11 @@ import { SCENARIOS, UAC_IP, UAS_IP, ENGINE_IP, RTP_IP, seed, startBed, type Bed 
 import { hasCommand } from '../support/requires.js';
 import { startDaemon } from '../../runtime/local/daemon.js';
 
-const rates = (process.argv[2] ?? '50,100,200,300').split(',').map(Number);
+const rates = (process.argv[2] ?? '50,100,200,300').split(',').map(Number).filter((n) => n > 0);
 const seconds = Number(process.argv[3] ?? 8);
-const concurrency = (process.argv[4] ?? '100,200').split(',').map(Number);
+const concurrency = (process.argv[4] ?? '100,200').split(',').map(Number).filter((n) => n > 0);
 const KAM_IP = '127.0.3.7';
+const NG_PORT = 22351;
 
 function sippRun(args: string[], cwd: string): { done: Promise<{ code: number | null; out: string }>; pid: number } {
   const p = spawn('sipp', [...args, '-nostdin'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -48,7 +53,7 @@ function procCpuMs(pid: number): number {
 function scenarioDir(vars: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sbc-bench-'));
   mkdirSync(path.join(dir, 'pcap'));
-  for (const f of ['uac-bench.xml', 'uas-answer.xml']) {
+  for (const f of ['uac-bench.xml', 'uas-bench.xml']) {
     let xml = readFileSync(path.join(SCENARIOS, f), 'utf8');
     for (const [k, v] of Object.entries(vars)) xml = xml.replaceAll(`__${k}__`, v);
     writeFileSync(path.join(dir, f), xml);
@@ -56,19 +61,26 @@ function scenarioDir(vars: Record<string, string>): string {
   return dir;
 }
 
-interface StepResult { rate: number; calls: number; ok: number; failed: number; retrans: number; cps: number; rttMs: number; cpuPct: number; cpuMsPerCall: number; rtpCpuPct: number }
+interface StepResult { peak: number; rate: number; calls: number; ok: number; failed: number; retrans: number; cps: number; rttMs: number; cpuPct: number; cpuMsPerCall: number; rtpCpuPct: number }
+
+let activeCalls = (): number => 0;
 
 async function step(target: string, uasPort: number, rate: number, calls: number, rtpPid: number, holdMs = 500, play = ''): Promise<StepResult> {
-  const dir = scenarioDir({ FROM: '+12125550100', TO: '+15550001', HOLD_MS: String(holdMs), PLAY: play });
-  const uas = sippRun(['-sf', 'uas-answer.xml', '-i', UAS_IP, '-p', String(uasPort), '-cp', '8948', '-mp', '17900', '-m', String(calls), '-timeout', `${seconds * 4 + 60}s`, ...(play ? ['-rtp_echo'] : [])], dir);
+  // sipp's g711a.pcap is PCMA (+ RFC 2833 events): both sides negotiate PCMA + telephone-event for the RTP runs.
+  const dir = scenarioDir({ FROM: '+12125550100', TO: '+15550001', HOLD_MS: String(holdMs), PLAY: play, PT: play ? '8' : '0', CODEC: play ? 'PCMA' : 'PCMU', PTIME: play ? '30' : '20' }); // the pcap has 30 ms packets
+  const uas = sippRun(['-sf', 'uas-bench.xml', '-i', UAS_IP, '-p', String(uasPort), '-cp', '9201', '-mp', '52000', '-m', String(calls), '-timeout', `${seconds * 4 + 60}s`, ...(play ? ['-rtp_echo'] : []), ...(process.env.SBC_BENCH_TRACE ? ['-trace_msg', '-trace_err'] : [])], dir);
   await new Promise((r) => setTimeout(r, 300));
   const cpu0 = process.cpuUsage();
   const rtp0 = procCpuMs(rtpPid);
   const t0 = Date.now();
-  const uac = sippRun(['-sf', 'uac-bench.xml', target, '-i', UAC_IP, '-p', '5061', '-cp', '8949', '-mp', '17000',
-    '-r', String(rate), '-m', String(calls), '-l', String(Math.max(rate * 4, 50)), '-timeout', `${seconds * 4 + 60}s`,
-    '-trace_stat', '-stf', 'uac.csv', '-fd', '1'], dir);
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, activeCalls()); }, 200);
+  const uac = sippRun(['-sf', 'uac-bench.xml', target, '-i', UAC_IP, '-p', '5061', '-cp', '9200', '-mp', '51000',
+    '-r', String(rate), '-m', String(calls), '-l', String(Math.max(rate * 4, 50, play ? calls : 0)), '-timeout', `${seconds * 4 + 60}s`,
+    '-trace_stat', '-stf', 'uac.csv', '-fd', '1', ...(process.env.SBC_BENCH_TRACE ? ['-trace_msg', '-trace_err'] : [])], dir);
   const r = await uac.done;
+  clearInterval(sampler);
+  console.error(`step ${target} ${rate} cps × ${calls}: sipp exit ${r.code} after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak ${peak} calls`);
   const elapsed = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const rtpCpu = procCpuMs(rtpPid) - rtp0;
@@ -84,7 +96,7 @@ async function step(target: string, uasPort: number, rate: number, calls: number
   rmSync(dir, { recursive: true, force: true });
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const activeSecs = Math.max(0.001, elapsed - holdMs / 1000);
-  return { rate, calls, ok, failed, retrans, cps: ok / activeSecs, rttMs: rtt, cpuPct: (cpuMs / (elapsed * 1000)) * 100, cpuMsPerCall: cpuMs / calls, rtpCpuPct: (rtpCpu / (elapsed * 1000)) * 100 };
+  return { peak, rate, calls, ok, failed, retrans, cps: ok / activeSecs, rttMs: rtt, cpuPct: (cpuMs / (elapsed * 1000)) * 100, cpuMsPerCall: cpuMs / calls, rtpCpuPct: (rtpCpu / (elapsed * 1000)) * 100 };
 }
 
 async function kamailio(rtpNg: number) {
@@ -137,15 +149,21 @@ function table(title: string, rows: StepResult[]): string {
 
 async function main(): Promise<void> {
   const memoryRepo = process.env.SBC_BENCH_STORAGE === 'memory';
-  const bed: Bed = await startBed({ logLevel: 'warn', cacheSeconds: 5, memoryRepo, limits: { ringTimeoutSeconds: 30, gatewayTimeoutSeconds: 10 } });
+  const bed: Bed = await startBed({ ngPort: NG_PORT, media: { minPort: 40000, maxPort: 44999, capacity: 1200 }, logLevel: 'warn', cacheSeconds: 5, memoryRepo,
+    // The sipp UAC is one source sending hundreds of INVITEs/s: allow-listed like a trusted carrier, else the SIP
+    // firewall's per-source token bucket (10/s, burst 40, docs/security.md) drops the excess silently.
+    security: { allowCidrs: ['127.0.3.0/24'] }, limits: { ringTimeoutSeconds: 30, gatewayTimeoutSeconds: 10 } });
   await seed(bed.repo);
+  activeCalls = () => bed.sbc.activeCalls().length;
   const rtpPid = bed.rtpengine.pid;
   const out: string[] = [];
   try {
     // 1. Direct baseline (sipp → sipp) vs through the SBC, at a light rate.
+    if (process.env.SBC_BENCH_LATENCY !== 'off') {
     const direct = await step(`${UAS_IP}:5062`, 5062, 20, 100, rtpPid);
     const via = await step(`${ENGINE_IP}:5060`, 5062, 20, 100, rtpPid);
-    out.push(`Setup latency at 20 cps (100 calls): direct sipp→sipp ${direct.rttMs.toFixed(2)} ms, through the SBC ${via.rttMs.toFixed(2)} ms → added ${(via.rttMs - direct.rttMs).toFixed(2)} ms (INVITE→200 incl. 2 rtpengine commands, 6 DynamoDB reads, 2 writes).`);
+    out.push(`Setup latency at 20 cps (100 calls): direct sipp→sipp ${direct.rttMs.toFixed(2)} ms, through the SBC ${via.rttMs.toFixed(2)} ms → added ${(via.rttMs - direct.rttMs).toFixed(2)} ms (INVITE→200 incl. 2 rtpengine commands, 6 DynamoDB reads, 1 coalesced call-record write).`);
+    }
 
     // 2. CPS steps through the SBC.
     const sbcRows: StepResult[] = [];
@@ -158,7 +176,7 @@ async function main(): Promise<void> {
 
     // 3. Kamailio + rtpengine reference.
     if (hasCommand('kamailio') && process.env.SBC_BENCH_KAMAILIO !== 'off') {
-      const k = await kamailio(22300);
+      const k = await kamailio(NG_PORT);
       const kRows: StepResult[] = [];
       try {
         for (const rate of rates) kRows.push(await step(`${KAM_IP}:5060`, 5063, rate, rate * seconds, rtpPid));
@@ -183,12 +201,12 @@ async function main(): Promise<void> {
         sent += a; echoed += b;
         lost.push(a - b);
       });
-      const rate = Math.max(10, Math.ceil(n / 10));
+      const rate = Math.max(10, Math.ceil(n / 4)); // ramp ≈ 4 s, calls last ≈ 10.5 s: all n up at once
       const r = await step(`${ENGINE_IP}:5060`, 5062, rate, n, rtpPid, 10_500, '<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>');
       await new Promise((res) => setTimeout(res, 1000));
       unsubscribe();
       const lossPct = sent ? ((sent - echoed) / sent) * 100 : NaN;
-      out.push('', `Concurrent RTP: ${n} calls at ${rate} cps (≈${Math.min(n, rate * 10)} at once), ${r.ok} ok / ${r.failed} failed; rtpengine received ${sent} packets from callers and ${echoed} echoed back by the callee (relayed twice) → loss ${lossPct.toFixed(3)} %; rtpengine CPU ${r.rtpCpuPct.toFixed(0)} %, Node CPU ${r.cpuPct.toFixed(0)} %.`);
+      out.push('', `Concurrent RTP: ${n} calls at ${rate} cps (peak ${r.peak} calls up at once), ${r.ok} ok / ${r.failed} failed; rtpengine received ${sent} packets from callers and ${echoed} echoed back by the callee (relayed twice) → loss ${lossPct.toFixed(3)} %; rtpengine CPU ${r.rtpCpuPct.toFixed(0)} %, Node CPU ${r.cpuPct.toFixed(0)} %.`);
     }
   } finally {
     await bed.close();

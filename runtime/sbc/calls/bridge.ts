@@ -49,7 +49,7 @@ export function bridge(call: CallSession): void {
           return;
         }
         try {
-          const offer = await call.media.offer(req.body, side, 'sip', dtmfOfferOptions(req.body, !!call.deps.dtmfEvents));
+          const offer = await call.media.offer(req.body, side, 'sip', dtmfOfferOptions(req.body, !!call.deps.dtmfEvents && !hasTelephoneEvent(peer().remote.sdp)));
           const answer = await peer().modify(offer);
           const out = await call.media.answer(answer, side, 'sip');
           res.send(200, { body: out, headers: { 'Content-Type': 'application/sdp' } });

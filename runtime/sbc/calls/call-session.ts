@@ -20,7 +20,7 @@ import type { DialTarget } from '../routing/target.js';
 import type { DtmfEventListener } from '../media/dtmf-events.js';
 import { dial, shouldFailover, type Attempt, type AttemptOutcome } from './dialer.js';
 import { bridge } from './bridge.js';
-import { dtmfOfferOptions } from './dtmf.js';
+import { dtmfOfferOptions, hasTelephoneEvent } from './dtmf.js';
 
 export interface CallSessionDeps {
   srf: Srf & Srf.SrfExtras;
@@ -99,7 +99,7 @@ export class CallSession {
     const d = this.deps;
     let offer: string;
     try {
-      offer = await this.media.offer(this.req.body, 'a', 'sip', dtmfOfferOptions(this.req.body, !!d.dtmfEvents));
+      offer = await this.media.offer(this.req.body, 'a', 'sip');
     } catch (err) {
       this.log.error({ err }, 'rtpengine offer failed');
       return this.fail(503, 'Service Unavailable', 'error');
@@ -234,6 +234,11 @@ export class CallSession {
     }
     let uas: Srf.Dialog;
     try {
+      if (d.dtmfEvents && hasTelephoneEvent(this.req.body) && !hasTelephoneEvent(uac.remote.sdp)) {
+        // RFC 2833 → INFO: the callee lacks telephone-event; offer again with `always transcode` (same ports) so
+        // rtpengine keeps telephone-event toward the caller and logs its events (calls/dtmf.ts).
+        await this.media.offer(this.req.body, 'a', 'sip', dtmfOfferOptions(this.req.body, true));
+      }
       const sdp = await this.media.answer(uac.remote.sdp, 'a', 'sip');
       uas = await d.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { 'Content-Type': 'application/sdp', ...sessionTimerHeaders(uac, this.req) } });
     } catch (err) {

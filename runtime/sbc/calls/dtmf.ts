@@ -22,11 +22,12 @@ const clamp = (ms: number) => Math.min(Math.max(Number.isFinite(ms) ? ms : 160, 
 export const hasTelephoneEvent = (sdp: string | undefined): boolean => !!sdp && /a=rtpmap:\d+ telephone-event\//i.test(sdp);
 
 /**
- * Extra ng options for an offer when RFC 2833 → SIP INFO is on: rtpengine drops telephone-event toward the offerer
- * when the answerer lacks it, and then neither detects nor logs its events (verified with 10.5.3.5). `always
- * transcode` on the offer keeps telephone-event on the offerer's side, so rtpengine decodes and logs each event
- * (and does not pass PT 101 on to the answerer). Every SIP leg already goes through rtpengine's codec handler
- * because of `inject-DTMF`, so this costs no extra transcoding for G.711 ⇄ G.711.
+ * Extra ng options for an offer when RFC 2833 → SIP INFO is wanted (offerer has telephone-event, answerer not):
+ * rtpengine drops telephone-event toward the offerer when the answerer lacks it, and then neither detects nor logs
+ * its events (verified with 10.5.3.5). `always transcode` on the offer keeps telephone-event on the offerer's side,
+ * so rtpengine decodes and logs each event (and does not pass PT 101 on to the answerer). Its cost: rtpengine
+ * decodes/re-encodes that call's audio and repacketizes it to 20 ms — hence only for such asymmetric calls
+ * (CallSession re-offers once it sees the callee's answer; re-INVITEs check the other leg).
  */
 export function dtmfOfferOptions(sdp: string | undefined, enabled: boolean): { flags?: string[] } {
   return enabled && hasTelephoneEvent(sdp) ? { flags: [...MEDIA_PROFILES.sip.flags, 'always transcode'] } : {};

@@ -73,7 +73,7 @@ export const TEST_LIMITS = { maxConcurrentCalls: 2000, maxCallsPerTenant: 2000, 
 /** Where rtpengine sends its DTMF log (the SBC listens there: RFC 2833 → SIP INFO). */
 export const DTMF_LOG = `${ENGINE_IP}:22450`;
 
-export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean; media?: { minPort: number; maxPort: number; capacity: number } } = {}): Promise<Bed> {
+export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean; media?: { minPort: number; maxPort: number; capacity: number }; security?: SbcAppConfig['security'] } = {}): Promise<Bed> {
   const log = o.logLevel ? pino({ level: o.logLevel }) : testLogger();
   const ngPort = o.ngPort ?? 22350;
   const mediaPorts = o.media ?? { minPort: 30000, maxPort: 30999, capacity: 250 }; // 1,000 media ports ≈ 250 calls
@@ -100,6 +100,7 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
     limits: { ...TEST_LIMITS, ...o.limits },
     registrar: { minExpires: 30, maxExpires: 3600, defaultExpires: 600, maxContacts: 3, nonceTtlSeconds: 60 },
     health: { optionsIntervalSeconds: 0, failuresToDown: 1 },
+    ...(o.security ? { security: o.security } : {}),
   };
   const sbc = await buildSbcApp({ config, srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: 'nonce-secret-for-tests' });
   const controlUrl = `http://${sbc.controlAddress!.host}:${sbc.controlAddress!.port}`;
