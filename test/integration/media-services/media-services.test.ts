@@ -107,9 +107,9 @@ class CalleeMedia {
   private timer?: NodeJS.Timeout;
   private remote?: { address: string; port: number };
   private frame = 0;
-  private constructor(readonly sock: Socket, readonly port: number, private readonly law: 'mulaw' | 'alaw') {}
+  private constructor(readonly sock: Socket, readonly port: number, private readonly law: 'mulaw' | 'alaw' | 'g722') {}
 
-  static async open(law: 'mulaw' | 'alaw'): Promise<CalleeMedia> {
+  static async open(law: 'mulaw' | 'alaw' | 'g722'): Promise<CalleeMedia> {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, MEDIA_IP, () => r()));
     const m = new CalleeMedia(sock, sock.address().port, law);
@@ -125,9 +125,11 @@ class CalleeMedia {
   }
 
   private send(): void {
-    const pt = this.law === 'mulaw' ? 0 : 8;
     const f = this.frame++;
-    this.sock.send(rtpPacket({ pt, seq: f, ts: f * 160, ssrc: 0x8800, payload: tonePayload(880, f, this.law) }), this.remote!.port, this.remote!.address);
+    // G.722 (64 kbit/s): 160 bytes per 20 ms; its content does not matter here (only the payload type is checked).
+    const pt = this.law === 'mulaw' ? 0 : this.law === 'alaw' ? 8 : 9;
+    const payload = this.law === 'g722' ? Buffer.alloc(160, 0xfa) : tonePayload(880, f, this.law);
+    this.sock.send(rtpPacket({ pt, seq: f, ts: f * 160, ssrc: 0x8800, payload }), this.remote!.port, this.remote!.address);
   }
 
   /** Decoded G.711 samples received in [from, to). */
@@ -205,10 +207,10 @@ describe.skipIf(!available)('media services over REST on live SIP calls (local p
   });
 
   /** Starts a carrier call UAC → SBC → UAS(+Node media); resolves once it is answered, with the platform call id. */
-  async function startCall(o: { holdMs: number; uacCodec: 'PCMU' | 'PCMA'; answer: 'PCMU' | 'PCMA'; cp: number }) {
-    const media = await CalleeMedia.open(o.answer === 'PCMU' ? 'mulaw' : 'alaw');
+  async function startCall(o: { holdMs: number; uacCodec: 'PCMU' | 'PCMA'; answer: 'PCMU' | 'PCMA' | 'G722'; cp: number }) {
+    const media = await CalleeMedia.open(o.answer === 'PCMU' ? 'mulaw' : o.answer === 'PCMA' ? 'alaw' : 'g722');
     const uas = sipp('uas-media.xml', ['-i', UAS_IP, '-p', '5060', '-m', '1'], {
-      MEDIA_IP, MEDIA_PORT: String(media.port), ANSWER_PT: o.answer === 'PCMU' ? '0' : '8', ANSWER_CODEC: o.answer,
+      MEDIA_IP, MEDIA_PORT: String(media.port), ANSWER_PT: { PCMU: '0', PCMA: '8', G722: '9' }[o.answer], ANSWER_CODEC: o.answer,
     }, o.cp + 1);
     await sleep(300);
     const pt = o.uacCodec === 'PCMU' ? '0' : '8';
@@ -321,6 +323,21 @@ describe.skipIf(!available)('media services over REST on live SIP calls (local p
     // The INVITE the carrier got offers PCMA (+ telephone-event) only.
     const invite = /INVITE sip:[\s\S]*?\r?\n\r?\n[\s\S]*?m=audio [^\r\n]*/.exec(a.messages)?.[0] ?? '';
     expect(/m=audio \d+ RTP\/AVP ([0-9 ]+)/.exec(invite)?.[1]?.trim().split(' ').filter((p) => p !== '101')).toEqual(['8']);
+    media.close();
+    expect((await api(`/v1/trunks/${trunkOut}`, { method: 'PATCH', json: { codecs: null } })).status).toBe(200);
+  }, 40_000);
+
+  it('transcodes a PCMU-only caller toward a G.722 trunk ("G.722 where asked")', async () => {
+    expect((await api(`/v1/trunks/${trunkOut}`, { method: 'PATCH', json: { codecs: ['G722'] } })).status).toBe(200);
+    const { media, uac, uas } = await startCall({ holdMs: 2000, uacCodec: 'PCMU', answer: 'G722', cp: 9304 });
+    await sleep(600);
+    const pts = new Set(media.got.map((r) => r.pt));
+    expect([...pts].filter((p) => p !== 101)).toEqual([9]);
+    expect(media.got.filter((r) => r.pt === 9).every((r) => r.payload.length === 160)).toBe(true);
+    const [u, a] = await Promise.all([uac.done, uas.done]);
+    expect(u.code, u.output.slice(-2000)).toBe(0);
+    const invite = /INVITE sip:[\s\S]*?\r?\n\r?\n[\s\S]*?m=audio [^\r\n]*/.exec(a.messages)?.[0] ?? '';
+    expect(/m=audio \d+ RTP\/AVP ([0-9 ]+)/.exec(invite)?.[1]?.trim().split(' ').filter((p) => p !== '101')).toEqual(['9']);
     media.close();
     expect((await api(`/v1/trunks/${trunkOut}`, { method: 'PATCH', json: { codecs: null } })).status).toBe(200);
   }, 40_000);
