@@ -23,6 +23,13 @@ export const DRACHTIO_PROMETHEUS_PORT = 9090;
 /** Private control API of the SBC runtime, reachable only from the signalling tier. */
 export const SBC_CONTROL_PORT = 8090;
 
+/**
+ * RTP endpoints of the SBC's programmable-voice engine (docs/voice.md): one even port per voice leg, reachable only
+ * from the media tier (rtpengine anchors every party and relays to the endpoint over the VPC).
+ */
+export const VOICE_RTP_PORT_MIN = 41000;
+export const VOICE_RTP_PORT_MAX = 44999;
+
 /** rtpengine ng control protocol (UDP), reachable only from the SBC tier. */
 export const RTPENGINE_NG_PORT = 22222;
 /** rtpengine CLI (TCP, loopback only). */

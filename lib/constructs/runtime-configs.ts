@@ -16,6 +16,18 @@ export interface SbcConfig {
   sip: { port: number; tlsPort: number; wssPort: number; publicIps: string[] };
   /** WebRTC ⇄ SIP gateway: events to signalling through its internal load balancer. */
   gateway?: { secret: { arn: string }; signallingUrl: string; ringTimeoutSeconds: number; transcode: 'prefer-opus' | 'passthrough'; allowExternalSipUris: boolean };
+  /** Programmable voice: RTP endpoints on the SBC's private address (`auto`), reached by rtpengine on the media tier. */
+  voice: { rtpHost: string; rtpMinPort: number; rtpMaxPort: number; hookTimeoutMs: number; allowPrivateHookUrls: boolean };
+  /** Voicemail and `record` storage in the recordings bucket (`voicemail/`, `recordings/`); SES mail when a sender exists. */
+  voiceStorage: {
+    recordDir: string;
+    uploadRecordings: boolean;
+    voicemail: boolean;
+    greetingCacheDir: string;
+    mail?: { from: string; configurationSet?: string };
+  };
+  /** Play sources: media library cache (`media/`) and tone/URL files. */
+  mediaServices: { cacheDir: string; tmpDir: string; maxUrlBytes: number; allowPrivateUrls: boolean };
 }
 
 export interface MediaAgentConfig {

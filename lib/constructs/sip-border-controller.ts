@@ -1,6 +1,8 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -10,6 +12,7 @@ import { Construct } from 'constructs';
 import type { TierSize } from '../config/deployment-config.js';
 import {
   DRACHTIO_ADMIN_PORT, DRACHTIO_PROMETHEUS_PORT, RTPENGINE_NG_PORT, SBC_CONTROL_PORT, SIP_PORT, SIP_TLS_PORT, SIP_WSS_PORT,
+  VOICE_RTP_PORT_MAX, VOICE_RTP_PORT_MIN,
 } from '../ports.js';
 import { ElasticIpPool } from './elastic-ip-pool.js';
 import { BOOTSTRAP_DIR, envFile, NodeServiceHost } from './node-service-host.js';
@@ -36,7 +39,15 @@ export interface SipBorderControllerProps {
   readonly notificationsTopic: sns.ITopic;
   /** WebRTC ⇄ SIP gateway: shared secret with signalling and signalling's private URL for call events. */
   readonly gateway?: { readonly secret: secretsmanager.ISecret; readonly signallingUrl: string };
+  /** SES sender for voicemail notification mails (docs/voicemail.md); without an identity no mail is sent. */
+  readonly mail?: { readonly configurationSet: ses.IConfigurationSet; readonly identity?: ses.IEmailIdentity; readonly fromAddress?: string };
 }
+
+/** Writable directories of the SBC runtime (voice WAVs until S3 confirms them, greeting and media caches). */
+const VOICE_SPOOL_DIR = '/var/spool/cpaas/voice';
+const VOICEMAIL_CACHE_DIR = '/var/cache/cpaas/voicemail';
+const MEDIA_CACHE_DIR = '/var/cache/cpaas/media';
+const PLAY_TMP_DIR = '/var/tmp/cpaas-play';
 
 /**
  * The SIP edge: drachtio-server (official image, host networking) plus the drachtio-srf SBC runtime on each
@@ -75,6 +86,17 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
             },
           }
         : {}),
+      voice: { rtpHost: 'auto', rtpMinPort: VOICE_RTP_PORT_MIN, rtpMaxPort: VOICE_RTP_PORT_MAX, hookTimeoutMs: 5_000, allowPrivateHookUrls: false },
+      voiceStorage: {
+        recordDir: VOICE_SPOOL_DIR,
+        uploadRecordings: true,
+        voicemail: true,
+        greetingCacheDir: VOICEMAIL_CACHE_DIR,
+        ...(props.mail?.identity && props.mail.fromAddress
+          ? { mail: { from: props.mail.fromAddress, configurationSet: props.mail.configurationSet.configurationSetName } }
+          : {}),
+      },
+      mediaServices: { cacheDir: MEDIA_CACHE_DIR, tmpDir: PLAY_TMP_DIR, maxUrlBytes: 10 * 1024 * 1024, allowPrivateUrls: false },
     };
     const tierInit: ec2.InitElement[] = [
       ec2.InitFile.fromString(
@@ -103,7 +125,11 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       logRetention: props.logRetention,
       logGroupPrefix: props.logGroupPrefix,
       packages: ['docker.io', 'openssl'],
-      service: { name: 'sbc', entry: 'runtime/sbc/main.ts', config: this.config, after: ['drachtio.service'] },
+      service: {
+        name: 'sbc', entry: 'runtime/sbc/main.ts', config: this.config, after: ['drachtio.service'],
+        // The runtime (user cpaas) writes voice WAVs and caches; '+' runs the mkdir with full privileges.
+        unitExtra: `ExecStartPre=+/usr/bin/install -d -o cpaas -g cpaas -m 0750 ${VOICE_SPOOL_DIR} ${VOICEMAIL_CACHE_DIR} ${MEDIA_CACHE_DIR}`,
+      },
       elasticIpPool: this.elasticIps,
       tierInit,
       logFiles: ['drachtio'],
@@ -120,11 +146,31 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
     this.connections = this.host.connections;
     const role = this.host.role;
     props.table.grantReadWriteData(role);
-    props.recordings.grantRead(role);
     props.drachtioSecret.grantRead(role);
     props.gateway?.secret.grantRead(role);
     this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry and call records via gsi1.');
-    this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`], 'recordings.grantRead: any recording object key.');
+    // Recordings bucket, by prefix (docs/deploy.md § IAM): media library reads (media/), voicemail messages and
+    // greetings (voicemail/), `record` verb recordings (recordings/). GetObject also authorizes the HeadObject checks
+    // before and after each upload; PutObject covers lib-storage's multipart calls, AbortMultipartUpload its cleanup.
+    const bucketArn = props.recordings.bucketArn;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RecordingsBucketRead',
+      actions: ['s3:GetObject'],
+      resources: [`${bucketArn}/media/*`, `${bucketArn}/voicemail/*`, `${bucketArn}/recordings/*`],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RecordingsBucketWrite',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [`${bucketArn}/voicemail/*`, `${bucketArn}/recordings/*`],
+    }));
+    // Without ListBucket S3 answers 403 instead of 404 to a HeadObject of a missing key (the pre-upload check and
+    // library lookups would fail). Bucket-level and without a prefix condition: HeadObject requests carry no s3:prefix.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RecordingsBucketList', actions: ['s3:ListBucket'], resources: [bucketArn] }));
+    this.host.acknowledgeGrantWildcards(
+      [`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/media/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/voicemail/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/recordings/*`],
+      'Programmable voice: per-prefix object access (media library, voicemail, record verb recordings); object keys embed tenant and message/recording ids created at run time.',
+    );
+    if (props.mail?.identity) props.mail.identity.grantSendEmail(role); // voicemail notification mail
 
     for (const cidr of props.sipAllowedCidrs) {
       const peer = ec2.Peer.ipv4(cidr);
@@ -160,6 +206,14 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
     this.host.connections.allowFrom(this.controlLoadBalancer, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API from its internal NLB');
     this.controlUrl = `http://${this.controlLoadBalancer.loadBalancerDnsName}:${SBC_CONTROL_PORT}`;
     this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 50 });
+  }
+
+  /**
+   * Lets rtpengine on the media tier reach the voice engine's RTP endpoints (private addresses, VPC only): every
+   * programmable-voice party is anchored by rtpengine, which relays to the endpoint on this SBC.
+   */
+  allowVoiceRtpFrom(peer: ec2.IConnectable): void {
+    this.connections.allowFrom(peer, ec2.Port.udpRange(VOICE_RTP_PORT_MIN, VOICE_RTP_PORT_MAX), 'Voice RTP endpoints from rtpengine (media tier)');
   }
 
   /** Lets the signalling tier call the control API. */

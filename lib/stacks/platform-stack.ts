@@ -95,8 +95,11 @@ export class PlatformStack extends Stack {
       drachtioImage: config.drachtioImage, sipAllowedCidrs: config.sipAllowedCidrs, elasticIps: config.sbcElasticIps,
       drainTimeout, accessLogsBucket: logs, notificationsTopic: topic,
       gateway: { secret: gatewaySecret, signallingUrl: signallingInternalUrl },
+      mail: data.mail, // voicemail notification mail
     });
     this.media.allowControlFrom(this.sbc);
+    this.sbc.allowVoiceRtpFrom(this.media);
+    // /internal/* on the internal ALB: gateway events and voicemail:new (/internal/voicemail/events).
     internalApi.connections.allowFrom(this.sbc, ec2.Port.tcp(SIGNALLING_INTERNAL_PORT), 'SBC → signalling gateway events');
 
     this.signalling = new SignallingService(this, 'Signalling', {

@@ -40,6 +40,8 @@ export interface LocalPlatformOptions {
     controlPort?: number;
     /** Tenants whose calls are recorded from the start ('*' = all); default none (recording on demand). */
     recordTenants?: string[];
+    /** UDP range of the voice engine's RTP endpoints on the rtpengine host (default 41000–41999). */
+    voiceRtp?: { minPort: number; maxPort: number }; // aws-wiring
   };
   log: Logger;
 }
@@ -157,6 +159,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
         recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [] },
         voicemail, // voicemail (docs/voicemail.md): the sink above
+        ...(o.sip?.voiceRtp ? { voiceRtp: o.sip.voiceRtp } : {}), // aws-wiring
       });
       stops.push(() => sipSide.stop());
       components.push(...sipSide.components);

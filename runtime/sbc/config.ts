@@ -171,6 +171,31 @@ export const SbcConfig = Type.Object(
       ),
     ),
     // --- end voice ---
+    // --- aws-wiring (docs/deploy.md § Programmable voice on AWS) ---
+    /**
+     * Storage of programmable voice on this SBC, in `recordingsBucket` (without it: voicemail and `record` keep their
+     * WAVs on disk). Only read when `voice` is present. `voice.rtpHost: "auto"` = this host's private IPv4 (main.ts).
+     */
+    voiceStorage: Type.Optional(
+      Type.Object(
+        {
+          /** Where `record` and voicemail write WAVs until S3 + metadata confirm them (then deleted). */
+          recordDir: Type.String({ minLength: 1, default: '/var/spool/cpaas/voice' }),
+          /** `record` verb results become call recordings (recordings/…, metadata, `recording.completed`). */
+          uploadRecordings: Type.Boolean({ default: true }),
+          /** Voicemail deposits (voicemail/… + table); `voicemail:new` via `gateway.signallingUrl` + the gateway secret. */
+          voicemail: Type.Boolean({ default: true }),
+          /** Custom greetings downloaded from S3 once. */
+          greetingCacheDir: Type.String({ minLength: 1, default: '/var/cache/cpaas/voicemail' }),
+          /** Voicemail notification mail through SES (`notifyEmail` of a mailbox); absent = no mail. */
+          mail: Type.Optional(Type.Object({ from: Type.String({ minLength: 3 }), configurationSet: Type.Optional(Type.String()) }, { additionalProperties: false })),
+          /** Tried after a tenant's webhook URL is exhausted (conference.*, recording.completed). */
+          webhookFallbackUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+    ),
+    // --- end aws-wiring ---
     // --- security (docs/security.md) ---
     /** The SIP-aware firewall: rate limits, bans, scanner signatures, lockouts, lists, overload, CAC defaults. */
     security: SecurityConfig,

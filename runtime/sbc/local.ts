@@ -26,13 +26,11 @@ import { TenantRepository } from '../core/storage/tenants.js';
 import { WebhookSender } from '../core/webhooks.js';
 import { RecordingPipeline } from '../media-agent/recordings/pipeline.js';
 // --- end recording ---
-import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
 // --- voice (docs/voice.md) ---
 import type { VoicemailSink } from './voice/contracts.js';
 import type { VoiceOptions } from './voice/engine.js';
-import { DynamoApplicationResolver } from '../core/storage/applications.js';
 // --- end voice ---
-import { conferenceWebhookSink } from './voice/conference/events.js'; // conferences (docs/conferences.md)
+import { buildVoiceFeatures } from './features.js'; // aws-wiring: voice, conferences, media library (shared with main.ts)
 import { securityDeps } from './security/wiring.js'; // security (docs/security.md)
 import { createSbcMetrics } from './control/metrics.js'; // security
 
@@ -130,12 +128,17 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
     }
 
     const { srf, hostports } = await connectSrf({ host: '127.0.0.1', port: engine.adminPort, secret, log });
-    const voiceTenants = new TenantRepository(new Db(o.doc, o.tableName, systemClock)); // voice: webhook signing secrets
     stops.push(async () => srf.disconnect());
-    // --- conferences (docs/conferences.md): conference.* events as signed tenant webhooks ---
-    const conferenceWebhooks = new WebhookSender({ log: log.child({ component: 'conference' }) });
-    stops.push(async () => conferenceWebhooks.close());
-    // --- end conferences ---
+    // --- aws-wiring: voice (applications, webhook secrets, voicemail, `record` → recordings), conference.* webhooks,
+    // media library; the same construction as main.ts (features.ts) ---
+    const features = buildVoiceFeatures({
+      doc: o.doc, tableName: o.tableName, clock: systemClock, log, nodeId: `local-${hostname()}`,
+      rtp: { host: rtp.host, minPort: o.voiceRtp?.minPort ?? 41000, maxPort: o.voiceRtp?.maxPort ?? 41999 },
+      ...(o.recordings ? { storage: { s3: o.recordings.s3, bucket: o.recordings.bucket }, recordDir: join(o.recordings.dir, 'voice') } : {}),
+      ...(o.voicemail ? { voicemail: o.voicemail } : {}),
+    });
+    stops.push(async () => features.close());
+    // --- end aws-wiring ---
     // --- security (docs/security.md): tenant lists/policies from the table, shared bans, security.alert webhooks, capture ---
     const sbcMetrics = createSbcMetrics();
     const sec = securityDeps({
@@ -158,17 +161,12 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       ...(o.gateway ? { gateway: { secret: o.gateway.secret, signallingUrl: o.gateway.signallingUrl, ringTimeoutSeconds: 30, transcode: 'prefer-opus' as const, allowExternalSipUris: false } } : {}),
       ...(o.recordings ? { recording: { tenants: o.recordings.tenants } } : {}),
       // --- media-services (docs/recordings.md § Playback): media library in the recordings bucket, caches beside the spool ---
-      ...(o.recordings ? { mediaServices: { library: new MediaLibrary(o.recordings.s3, o.recordings.bucket), cacheDir: join(o.recordings.dir, 'media-cache'), tmpDir: join(o.recordings.dir, 'play'), allowPrivateUrls: true } } : {}),
+      ...(o.recordings && features.library ? { mediaServices: { library: features.library, cacheDir: join(o.recordings.dir, 'media-cache'), tmpDir: join(o.recordings.dir, 'play'), allowPrivateUrls: true } } : {}),
       // --- end media-services ---
       // --- voice (docs/voice.md) ---
-      voice: {
-        rtp: { host: rtp.host, minPort: o.voiceRtp?.minPort ?? 41000, maxPort: o.voiceRtp?.maxPort ?? 41999 },
-        webhookSecret: (tenantId) => voiceTenants.webhookSecret(tenantId),
-        applications: new DynamoApplicationResolver({ doc: o.doc, tableName: o.tableName, clock: systemClock }),
-        ...(o.voicemail ? { voicemail: o.voicemail } : {}),
-      },
+      voice: features.voice, // built by features.ts (aws-wiring)
       // --- end voice ---
-      conferences: { events: conferenceWebhookSink({ tenants: voiceTenants, webhooks: conferenceWebhooks, log }) }, // conferences
+      conferences: features.conferences, // conferences (docs/conferences.md), built by features.ts
       metrics: sbcMetrics, ...sec.deps, // security
     });
     stops.push(() => sbc.close());

@@ -15,6 +15,13 @@ import { sbcEmf } from './control/metrics.js';
 import { MediaLibrary } from '../core/storage/media-library.js'; // media-services
 import { securityDeps } from './security/wiring.js'; // security (docs/security.md)
 import { createSbcMetrics } from './control/metrics.js'; // security
+// --- aws-wiring (docs/deploy.md § Programmable voice on AWS) ---
+import { join } from 'node:path';
+import { SesMailer } from '../core/mail.js';
+import { WebhookSender } from '../core/webhooks.js';
+import { createVoicemailSink } from '../core/voicemail/sink.js';
+import { buildVoiceFeatures, resolveRtpHost } from './features.js';
+// --- end aws-wiring ---
 
 const config = loadConfig(SbcConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/sbc.json',
@@ -40,8 +47,36 @@ const sec = securityDeps({
   ...(config.security.lawfulInterception ? { liSecret: await resolveSecret(aws.secrets, config.security.lawfulInterception.secret, 'security.lawfulInterception.secret') } : {}),
 });
 // --- end security ---
+// --- aws-wiring: programmable voice (engine, applications, status callbacks, conferences, voicemail, `record` → recordings) ---
+const instanceId = config.instanceId ?? hostname();
+const voiceStorage = config.voiceStorage ?? { recordDir: '/var/spool/cpaas/voice', uploadRecordings: true, voicemail: true, greetingCacheDir: '/var/cache/cpaas/voicemail' };
+const storage = config.recordingsBucket ? { s3: aws.s3, bucket: config.recordingsBucket } : undefined;
+const voicemailWebhooks = config.voice && storage && voiceStorage.voicemail ? new WebhookSender({ log: log.child({ component: 'voicemail' }) }) : undefined;
+const voicemail = voicemailWebhooks && storage
+  ? createVoicemailSink({
+      doc: aws.doc, tableName: config.tableName, ...storage, log, cacheDir: voiceStorage.greetingCacheDir, webhooks: voicemailWebhooks,
+      // voicemail:new to the owner's browsers through signalling's /internal/voicemail/events (gateway secret)
+      ...(gateway ? { signalling: { url: gateway.signallingUrl, secret: gateway.secret } } : {}),
+      ...(voiceStorage.mail ? { mailer: new SesMailer(aws.ses, voiceStorage.mail) } : {}),
+      defaultEnabled: false, // opt-in per mailbox, as GET /v1/voicemail/mailboxes/{kind}/{id} reports
+    })
+  : undefined;
+const features = config.voice
+  ? buildVoiceFeatures({
+      doc: aws.doc, tableName: config.tableName, clock: systemClock, log, nodeId: instanceId,
+      rtp: { host: resolveRtpHost(config.voice.rtpHost, sipHostFromHostports(hostports)), minPort: config.voice.rtpMinPort, maxPort: config.voice.rtpMaxPort },
+      hooks: { timeoutMs: config.voice.hookTimeoutMs, blockPrivateUrls: !config.voice.allowPrivateHookUrls },
+      recordDir: join(voiceStorage.recordDir, 'record'),
+      uploadRecordings: voiceStorage.uploadRecordings,
+      ...(storage ? { storage } : {}),
+      ...(voicemail ? { voicemail } : {}),
+      ...(voiceStorage.webhookFallbackUrl ? { webhookFallbackUrl: voiceStorage.webhookFallbackUrl } : {}),
+    })
+  : undefined;
+if (features) log.info({ rtp: features.voice.rtp, voicemail: !!voicemail, uploadRecordings: !!features.voice.recordings }, 'programmable voice on');
+// --- end aws-wiring ---
 const app = await buildSbcApp({
-  config: { ...config, instanceId: config.instanceId ?? hostname() },
+  config: { ...config, instanceId },
   srf,
   localHost,
   repo: createSipRepository({ doc: aws.doc, tableName: config.tableName, clock: systemClock }),
@@ -62,6 +97,7 @@ const app = await buildSbcApp({
     ...(config.recordingsBucket ? { library: new MediaLibrary(aws.s3, config.recordingsBucket) } : {}),
   },
   // --- end media-services ---
+  ...(features ? { voice: features.voice, conferences: features.conferences } : {}), // aws-wiring
 });
 
 const emfPrev = { started: 0, failed: 0 };
@@ -77,6 +113,8 @@ closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
   if (emf) clearInterval(emf);
   await app.close();
   sec.close(); // security
+  features?.close(); // aws-wiring
+  voicemailWebhooks?.close(); // aws-wiring
   srf.disconnect();
   aws.destroy();
 });

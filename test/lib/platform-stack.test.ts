@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ALB_HTTP_PORT, DRACHTIO_ADMIN_PORT, RTP_PORT_MAX, RTP_PORT_MIN, RTPENGINE_NG_PORT, SBC_CONTROL_PORT, SIP_PORT, SIP_TLS_PORT,
   SIP_WSS_PORT, TURN_PORT, TURN_TLS_PORT,
+  SIGNALLING_INTERNAL_PORT, VOICE_RTP_PORT_MAX, VOICE_RTP_PORT_MIN, // aws-wiring
 } from '../../lib/ports.js';
 import { DataStack } from '../../lib/stacks/data-stack.js';
 import { PlatformStack } from '../../lib/stacks/platform-stack.js';
@@ -203,3 +204,61 @@ describe('WebRTC ⇄ SIP gateway wiring', () => {
     expect(resolved).not.toMatch(/SecretString|secretValue/);
   });
 });
+
+// --- aws-wiring: programmable voice on AWS (voicemail, record → recordings, media library, voice RTP, SES) ---
+describe('programmable voice wiring', () => {
+  const sbcStatements = () =>
+    Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('SbcHostRole'))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .map((s) => ({ actions: ([] as string[]).concat(s.Action), resources: ([] as unknown[]).concat(s.Resource).map((x) => JSON.stringify(x)) }));
+  const s3Statements = () => sbcStatements().filter((s) => s.actions.some((a) => a.startsWith('s3:')) && s.resources.some((r) => r.includes('-recordings-')));
+  const suffix = (r: string) => (/"(\/[^"]*)"\]\]\}$/.exec(r)?.[1] ?? '');
+
+  it('gives the SBC the recordings bucket by prefix only: read media/ voicemail/ recordings/, write voicemail/ recordings/', () => {
+    const st = s3Statements();
+    const read = st.filter((s) => s.actions.includes('s3:GetObject'));
+    expect(read.flatMap((s) => s.resources.map(suffix)).sort()).toEqual(['/media/*', '/recordings/*', '/voicemail/*']);
+    const write = st.filter((s) => s.actions.includes('s3:PutObject'));
+    expect(write.flatMap((s) => s.actions).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(write.flatMap((s) => s.resources.map(suffix)).sort()).toEqual(['/recordings/*', '/voicemail/*']);
+    const list = st.filter((s) => s.actions.includes('s3:ListBucket'));
+    expect(list).toHaveLength(1);
+    expect(list[0]!.actions).toEqual(['s3:ListBucket']);
+    expect(list[0]!.resources.map(suffix)).toEqual(['']);
+    // nothing on the whole bucket's objects, no delete, no wildcard actions
+    for (const s of st) {
+      expect(s.resources.map(suffix)).not.toContain('/*');
+      expect(s.actions.some((a) => a.includes('*') || a.startsWith('s3:Delete'))).toBe(false);
+    }
+  });
+
+  it('lets the SBC send voicemail mail through SES (a sender identity exists) and writes the sender into sbc.json', () => {
+    expect(sbcStatements().some((s) => s.actions.includes('ses:SendEmail'))).toBe(true);
+    expect(stack.sbc.config.voiceStorage.mail?.from).toBe('ops@example.com');
+  });
+
+  it('opens the voice RTP endpoints only to the media tier (rtpengine), never to the internet', () => {
+    const rules = ingress().filter((r) => r.IpProtocol === 'udp' && r.FromPort === VOICE_RTP_PORT_MIN);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ ToPort: VOICE_RTP_PORT_MAX });
+    expect(rules[0]!.CidrIp).toBeUndefined();
+    expect(JSON.stringify(rules[0]!.SourceSecurityGroupId)).toContain('MediaHostSecurityGroup');
+    expect(stack.sbc.config.voice).toMatchObject({ rtpHost: 'auto', rtpMinPort: VOICE_RTP_PORT_MIN, rtpMaxPort: VOICE_RTP_PORT_MAX, allowPrivateHookUrls: false });
+  });
+
+  it('reaches /internal/voicemail/events through the internal ALB rule (/internal/*) from the SBC', () => {
+    const rule = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'))
+      .map((r) => r.Properties.Conditions as Array<{ Field: string; PathPatternConfig?: { Values: string[] } }>)
+      .flatMap((c) => c.filter((x) => x.Field === 'path-pattern').flatMap((x) => x.PathPatternConfig!.Values));
+    const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    expect(rule.some((p) => glob(p).test('/internal/voicemail/events'))).toBe(true);
+    expect(ingress()).toContainEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: SIGNALLING_INTERNAL_PORT, SourceSecurityGroupId: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^SbcHostSecurityGroup/), 'GroupId'] }) }));
+  });
+
+  it('creates the SBC runtime writable dirs (voice spool, greeting and media caches) before it starts', () => {
+    expect(json).toContain('ExecStartPre=+/usr/bin/install -d -o cpaas -g cpaas -m 0750 /var/spool/cpaas/voice /var/cache/cpaas/voicemail /var/cache/cpaas/media');
+    expect(stack.sbc.config.voiceStorage).toMatchObject({ recordDir: '/var/spool/cpaas/voice', greetingCacheDir: '/var/cache/cpaas/voicemail', uploadRecordings: true, voicemail: true });
+  });
+});
+// --- end aws-wiring ---

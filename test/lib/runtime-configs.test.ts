@@ -11,6 +11,14 @@ import { SignallingConfig } from '../../runtime/signalling/config.js';
 import { SbcConfig } from '../../runtime/sbc/config.js';
 import { MediaAgentConfig } from '../../runtime/media-agent/config.js';
 import { testApp, testConfig } from './support.js';
+// --- aws-wiring ---
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { silentLogger } from '../../runtime/core/logging.js';
+import { systemClock } from '../../runtime/core/clock.js';
+import { buildVoiceFeatures, resolveRtpHost } from '../../runtime/sbc/features.js';
+// --- end aws-wiring ---
 
 /** Replaces CloudFormation intrinsics (`{Ref}`, `{Fn::…}`) by a value of the right kind for their place. */
 function detoken(v: unknown, key = ''): unknown {
@@ -50,4 +58,27 @@ describe('instance configs written by the CDK app', () => {
   it('media-agent.json passes the media agent schema', () => {
     expect(() => parseConfig(MediaAgentConfig, detoken(stack.resolve(stack.media.config)), 'media-agent.json')).not.toThrow();
   });
+  // --- aws-wiring ---
+  it('sbc.json turns programmable voice on with prefix storage, and main.ts can build the voice features from it', () => {
+    const sbc = parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json');
+    expect(sbc.voice).toMatchObject({ rtpHost: 'auto', allowPrivateHookUrls: false });
+    expect(sbc.voiceStorage).toMatchObject({ recordDir: '/var/spool/cpaas/voice', uploadRecordings: true, voicemail: true, mail: { from: 'ops@example.com' } });
+    expect(sbc.recordingsBucket).toBeTruthy();
+    // the same construction as runtime/sbc/main.ts (no network: clients are only built)
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const f = buildVoiceFeatures({
+      doc, tableName: sbc.tableName, clock: systemClock, log: silentLogger, nodeId: 'i-test',
+      rtp: { host: resolveRtpHost(sbc.voice!.rtpHost, '10.0.1.23:5060'), minPort: sbc.voice!.rtpMinPort, maxPort: sbc.voice!.rtpMaxPort },
+      storage: { s3, bucket: sbc.recordingsBucket! }, recordDir: sbc.voiceStorage!.recordDir, uploadRecordings: sbc.voiceStorage!.uploadRecordings,
+    });
+    expect(f.voice.rtp.host).toBe('10.0.1.23');
+    expect(f.voice.recordings).toBeDefined();
+    expect(f.voice.applications).toBeDefined();
+    expect(f.library).toBeDefined();
+    f.close();
+    doc.destroy();
+    s3.destroy();
+  });
+  // --- end aws-wiring ---
 });
