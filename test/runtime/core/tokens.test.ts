@@ -29,7 +29,7 @@ describe('access tokens', () => {
     const minted = await svc.mint({ tenantId: 'acme', identity: 'alice', displayName: 'Alice', grants: { rooms: ['rm_1'], dialOut: true }, ttlSeconds: 600 });
     expect(minted.expiresAt).toBe(T0 + 600_000);
     // grants are completed with defaults
-    expect(minted.grants).toEqual({ rooms: ['rm_1'], publish: true, call: true, dialOut: true, presence: true });
+    expect(minted.grants).toEqual({ rooms: ['rm_1'], publish: true, call: true, dialOut: true, presence: true, record: false }); // record: media-services
 
     const claims = await svc.verify(minted.token);
     expect(claims).toMatchObject({ tenantId: 'acme', identity: 'alice', displayName: 'Alice', expiresAt: T0 + 600_000, grants: minted.grants });
