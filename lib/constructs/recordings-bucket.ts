@@ -12,6 +12,11 @@ export interface RecordingsBucketProps {
   readonly expireAfterDays?: number;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Origins whose pages PUT client-side room recordings to presigned URLs (docs/recordings.md § Client-side
+   * recording). @default CloudFront distributions (`https://*.cloudfront.net`)
+   */
+  readonly uploadOrigins?: readonly string[];
 }
 
 /**
@@ -48,6 +53,8 @@ export class RecordingsBucket extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'recordings/',
       removalPolicy,
+      // Browsers PUT presigned client recordings (the URL authorizes; CORS only lets the page read the answer).
+      cors: [{ allowedMethods: [s3.HttpMethods.PUT], allowedOrigins: [...(props.uploadOrigins ?? ['https://*.cloudfront.net'])], allowedHeaders: ['content-type'], maxAge: 3000 }],
       lifecycleRules: [
         {
           id: 'cheaper-storage',

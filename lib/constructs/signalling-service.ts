@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -103,6 +104,9 @@ export class SignallingService extends Construct {
       ...(props.sbcControlUrl ? { sbcControlUrl: props.sbcControlUrl } : {}),
       ...(props.gatewaySecret ? { gateway: { secret: { arn: props.gatewaySecret.secretArn }, requestTimeoutMs: 5_000 } } : {}),
       emfIntervalSeconds: 60,
+      // aws-wiring: the real bucket (the runtime default `cpaas-recordings` is npm start's s3rver bucket); recordings,
+      // voicemail messages/greetings and the media library live in it by prefix.
+      recordings: { bucket: props.recordings.bucketName, urlExpirySeconds: 300, maxUrlExpirySeconds: 3_600 },
     };
 
     this.host = new NodeServiceHost(this, 'Host', {
@@ -127,6 +131,18 @@ export class SignallingService extends Construct {
       ['Action::s3:DeleteObject*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
       'recordings.grantRead/grantDelete: presigned downloads and deletion of any recording object key.',
     );
+    // --- aws-wiring: REST writes by prefix: media library uploads (media/), voicemail greetings (voicemail/), presigned
+    // client-side room recording PUTs (recordings/<tenant>/client/…; the URL is signed with this role). ---
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RecordingsBucketRestWrites',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [`${props.recordings.bucketArn}/media/*`, `${props.recordings.bucketArn}/voicemail/*`, `${props.recordings.bucketArn}/recordings/*`],
+    }));
+    this.host.acknowledgeGrantWildcards(
+      [`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/media/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/voicemail/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/recordings/*`],
+      'REST uploads by prefix (media library, voicemail greetings, presigned client recordings); keys embed tenant and ids created at run time.',
+    );
+    // --- end aws-wiring ---
     for (const s of [props.adminKey, props.jwtSigningKey, props.turnSecret, props.originVerifySecret, props.gatewaySecret]) s?.grantRead(role);
     if (props.mail.identity) props.mail.identity.grantSendEmail(role);
     // Created here (platform stack), not on the cache's group (data stack): avoids a cross-stack cycle.

@@ -55,6 +55,7 @@ export class DataStack extends Stack {
       transitionAfterDays: config.recordingsTransitionDays,
       expireAfterDays: config.recordingsExpirationDays,
       removalPolicy,
+      ...(config.domainName ? { uploadOrigins: [`https://${config.domainName}`] } : {}), // aws-wiring: client recording uploads
     });
     this.secrets = new PlatformSecrets(this, 'Secrets', { removalPolicy });
     this.mail = new MailSender(this, 'Mail', { ...(config.adminEmail ? { fromAddress: config.adminEmail } : {}) });

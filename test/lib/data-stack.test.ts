@@ -36,6 +36,13 @@ describe('DataStack', () => {
     });
   });
 
+  // aws-wiring: browsers PUT client-side room recordings to presigned URLs
+  it('lets CloudFront-served pages PUT presigned client recordings (CORS: PUT + content-type only)', () => {
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [{ AllowedMethods: ['PUT'], AllowedOrigins: ['https://*.cloudfront.net'], AllowedHeaders: ['content-type'], MaxAge: 3000 }] },
+    });
+  });
+
   it('denies non-TLS access to the buckets', () => {
     t.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },

@@ -260,5 +260,15 @@ describe('programmable voice wiring', () => {
     expect(json).toContain('ExecStartPre=+/usr/bin/install -d -o cpaas -g cpaas -m 0750 /var/spool/cpaas/voice /var/cache/cpaas/voicemail /var/cache/cpaas/media');
     expect(stack.sbc.config.voiceStorage).toMatchObject({ recordDir: '/var/spool/cpaas/voice', greetingCacheDir: '/var/cache/cpaas/voicemail', uploadRecordings: true, voicemail: true });
   });
+
+  it('gives signalling the real recordings bucket and REST writes by prefix only (media library, greetings, client uploads)', () => {
+    expect(JSON.stringify(stack.resolve(stack.signalling.config.recordings))).toContain('-recordings-');
+    const st = Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('SignallingHostRole'))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((x) => ([] as string[]).concat(x.Action).includes('s3:PutObject'));
+    expect(st).toHaveLength(1);
+    expect(([] as unknown[]).concat(st[0]!.Resource).map((r) => suffix(JSON.stringify(r))).sort()).toEqual(['/media/*', '/recordings/*', '/voicemail/*']);
+  });
 });
 // --- end aws-wiring ---
