@@ -14,6 +14,7 @@ PACKAGES=(
   baresip-core      # softphones in SBC tests
   chromium          # browser end-to-end tests (never a downloaded browser)
   tcpdump sox       # captures and audio checks
+  opus-tools        # opusenc/opusdec: OGG/Opus recordings (media agent format "ogg") and their tests
   openssl           # self-signed certificates for local SIP over TLS/WSS
 )
 

@@ -53,6 +53,9 @@ export const MediaAgentConfig = Type.Object(
           webhookFallbackUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
           webhookAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),
           webhookTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+          /** `ogg`: Opus in Ogg via `opusenc` (Debian `opus-tools` must be installed on the node); default WAV. */
+          format: Type.Union([Type.Literal('wav'), Type.Literal('ogg')], { default: 'wav' }),
+          opusBitrateKbps: Type.Integer({ minimum: 6, maximum: 256, default: 24 }),
         },
         { additionalProperties: false },
       ),

@@ -74,6 +74,8 @@ const recordings = await (async () => {
     retry: { baseMs: rc.retryBaseMs, maxMs: rc.retryMaxMs },
     staleMultipartSeconds: rc.staleMultipartSeconds,
     partSizeBytes: rc.partSizeBytes,
+    format: rc.format,
+    opusBitrateKbps: rc.opusBitrateKbps,
   });
   await pipeline.start();
   log.info({ dir: rc.dir, spool: rc.spoolDir }, 'recording pipeline started');

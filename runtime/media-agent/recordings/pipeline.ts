@@ -23,6 +23,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { backoffDelay, WebhookSender, type BackoffOptions } from '../../core/webhooks.js';
 import { recordingIdFor, recordingS3Key, type Recording, type RecordingRepository } from '../../core/storage/recordings.js';
 import { parseMutedIntervals, pcapToWav, type ChannelMode } from './pcap-to-wav.js';
+import { encodeOgg, oggSerial, opusencAvailable } from './opus.js';
 import { baseOfMetadataFile, META_PREFIX, metadataList, parseRtpengineMetadata } from './rtpengine-files.js';
 import { Spool, type JournalEntry } from './spool.js';
 
@@ -53,6 +54,10 @@ export interface RecordingPipelineOptions {
   staleMultipartSeconds?: number;
   /** lib-storage part size (≥ 5 MiB); files up to this size go in one PUT. */
   partSizeBytes?: number;
+  /** Stored file format: `wav` (default) or `ogg` (Opus via opusenc, `opus-tools`). */
+  format?: 'wav' | 'ogg';
+  /** Opus bitrate of `ogg` files, kbit/s (default 24). */
+  opusBitrateKbps?: number;
 }
 
 interface Tracked {
@@ -110,6 +115,7 @@ export class RecordingPipeline {
 
   /** Sweeps stale multipart uploads, resumes journaled recordings and starts watching rtpengine's dir. */
   async start(): Promise<void> {
+    if (this.o.format === 'ogg' && !opusencAvailable()) throw new Error('recordings.format is "ogg" but opusenc is not installed (apt-get install opus-tools)');
     await this.spool.init();
     await mkdir(join(this.o.recordingDir, 'metadata'), { recursive: true });
     this.trySweep();
@@ -338,15 +344,18 @@ export class RecordingPipeline {
     const startedAt = conv.startedAt || meta.startedAt || (await stat(pcapPath)).mtimeMs;
     const labels = metadataList(meta.values.parties);
     const recordingId = recordingIdFor(tenantId, callId, base, startedAt);
+    const format = this.o.format ?? 'wav';
+    const file = format === 'ogg' ? await encodeOgg(conv.wav, { serial: oggSerial(recordingId), bitrateKbps: this.o.opusBitrateKbps ?? 24 }) : conv.wav;
     const entry: JournalEntry = {
       state: 'converted',
       base,
       tenantId,
       callId,
       recordingId,
-      s3Key: recordingS3Key(tenantId, recordingId, startedAt),
-      sha256: createHash('sha256').update(conv.wav).digest('hex'),
-      sizeBytes: conv.wav.length,
+      s3Key: recordingS3Key(tenantId, recordingId, startedAt, format),
+      sha256: createHash('sha256').update(file).digest('hex'),
+      sizeBytes: file.length,
+      ...(format !== 'wav' ? { format } : {}),
       durationSeconds: conv.durationSeconds,
       startedAt,
       channels: conv.channels,
@@ -355,7 +364,7 @@ export class RecordingPipeline {
       sources: { pcap: pcapPath, metadata: metaPath },
       history: { converted: this.clock.now() },
     };
-    await this.spool.createWithWav(entry, conv.wav);
+    await this.spool.createWithWav(entry, file);
     return entry;
   }
 
@@ -392,7 +401,7 @@ export class RecordingPipeline {
         Bucket: this.o.bucket,
         Key: entry.s3Key,
         Body: createReadStream(wav),
-        ContentType: 'audio/wav',
+        ContentType: entry.format === 'ogg' ? 'audio/ogg' : 'audio/wav',
         Metadata: { sha256: entry.sha256, 'recording-id': entry.recordingId, 'tenant-id': entry.tenantId, 'call-id': entry.callId },
       },
       partSize: Math.max(5 * 1024 * 1024, this.o.partSizeBytes ?? 8 * 1024 * 1024),
@@ -458,7 +467,7 @@ export class RecordingPipeline {
       sizeBytes: e.sizeBytes,
       sha256: e.sha256,
       s3Key: e.s3Key,
-      format: 'wav',
+      format: e.format ?? 'wav',
       channels: e.channels,
       sampleRate: e.sampleRate,
       status: 'available',

@@ -27,6 +27,8 @@ export interface JournalEntry {
   channels: number;
   sampleRate: number;
   parties: RecordingParty[];
+  /** Stored format when not `wav` (the spool file holds these bytes). */
+  format?: 'ogg';
   /** rtpengine's files, deleted once S3 has confirmed the upload. */
   sources: { pcap?: string; metadata: string };
   /** Epoch ms of each state change (for operators). */
