@@ -144,7 +144,14 @@ export class SignallingService extends Construct {
     );
     // --- end aws-wiring ---
     for (const s of [props.adminKey, props.jwtSigningKey, props.turnSecret, props.originVerifySecret, props.gatewaySecret]) s?.grantRead(role);
-    if (props.mail.identity) props.mail.identity.grantSendEmail(role);
+    if (props.mail.identity) {
+      props.mail.identity.grantSendEmail(role);
+      // aws-wiring: SendEmail with ConfigurationSetName is also authorized against the configuration set.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.mail.configurationSet.configurationSetName })],
+      }));
+    }
     // Created here (platform stack), not on the cache's group (data stack): avoids a cross-stack cycle.
     new ec2.CfnSecurityGroupIngress(this, 'CacheIngress', {
       groupId: props.cache.securityGroup.securityGroupId,

@@ -170,7 +170,14 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       [`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/media/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/voicemail/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/recordings/*`],
       'Programmable voice: per-prefix object access (media library, voicemail, record verb recordings); object keys embed tenant and message/recording ids created at run time.',
     );
-    if (props.mail?.identity) props.mail.identity.grantSendEmail(role); // voicemail notification mail
+    if (props.mail?.identity) {
+      props.mail.identity.grantSendEmail(role); // voicemail notification mail
+      // SendEmail with ConfigurationSetName is also authorized against the configuration set.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.mail.configurationSet.configurationSetName })],
+      }));
+    }
 
     for (const cidr of props.sipAllowedCidrs) {
       const peer = ec2.Peer.ipv4(cidr);

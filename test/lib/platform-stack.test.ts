@@ -234,7 +234,9 @@ describe('programmable voice wiring', () => {
   });
 
   it('lets the SBC send voicemail mail through SES (a sender identity exists) and writes the sender into sbc.json', () => {
-    expect(sbcStatements().some((s) => s.actions.includes('ses:SendEmail'))).toBe(true);
+    const ses = sbcStatements().filter((s) => s.actions.includes('ses:SendEmail'));
+    // the identity (grantSendEmail) and the configuration set the runtime names in SendEmail
+    expect(ses.some((s) => s.resources.some((r) => r.includes(':configuration-set/')))).toBe(true);
     expect(stack.sbc.config.voiceStorage.mail?.from).toBe('ops@example.com');
   });
 
