@@ -1,8 +1,9 @@
-import { AppError, ERROR_CODES, type ErrorCode } from '../../../core/errors.js';
+import { AppError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logging.js';
 import {
   CallIdParams, DtmfRequest, DtmfResult, PlayRequest, PlayResult, RecordingControlRequest, RecordingControlResult, StopPlayResult,
 } from '../../../core/protocol/media.js';
-import { GATEWAY_SECRET_HEADER } from '../../gateway-client.js';
+import { createSbcControl } from '../../sbc-control.js';
 import type { Http } from '../types.js';
 import type { Services } from '../../services.js';
 import { tenantOf } from '../auth.js';
@@ -18,34 +19,9 @@ export interface SbcMediaClient {
   del<T>(path: string): Promise<T>;
 }
 
-export function createSbcMediaClient(o: { url: string; secret: string; timeoutMs: number }): SbcMediaClient {
-  const base = o.url.replace(/\/$/, '');
-  const send = async <T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', [GATEWAY_SECRET_HEADER]: o.secret },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(o.timeoutMs),
-      });
-    } catch (err) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'the SBC is unreachable', { retryable: true }, { cause: err });
-    }
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      /* not JSON */
-    }
-    if (res.ok) return json as T;
-    const code = typeof json.code === 'string' && json.code in ERROR_CODES ? (json.code as ErrorCode) : 'SERVICE_UNAVAILABLE';
-    throw new AppError(code === 'NOT_AUTHENTICATED' ? 'SERVICE_UNAVAILABLE' : code, typeof json.message === 'string' ? json.message : `SBC answered ${res.status}`, {
-      ...(typeof json.retryable === 'boolean' ? { retryable: json.retryable } : {}),
-    });
-  };
-  return { post: (p, b) => send('POST', p, b), del: (p) => send('DELETE', p) };
+export function createSbcMediaClient(o: { url: string; secret: string; timeoutMs: number; log?: Logger }): SbcMediaClient {
+  const sbc = createSbcControl({ ...o, passthrough: ['retryable'] });
+  return { post: (p, b) => sbc.request('POST', p, b), del: (p) => sbc.request('DELETE', p) };
 }
 
 const clients = new WeakMap<Services, SbcMediaClient | null>();
@@ -54,7 +30,7 @@ export function sbcMediaClient(services: Services): SbcMediaClient | undefined {
   if (!clients.has(services)) {
     const secret = services.secrets.gatewaySecret ?? services.config.gateway?.secret.value;
     const url = services.config.sbcControlUrl;
-    clients.set(services, url && secret ? createSbcMediaClient({ url, secret, timeoutMs: Math.max(services.config.gateway?.requestTimeoutMs ?? 5000, 10_000) }) : null);
+    clients.set(services, url && secret ? createSbcMediaClient({ url, secret, timeoutMs: Math.max(services.config.gateway?.requestTimeoutMs ?? 5000, 10_000), log: services.log }) : null);
   }
   return clients.get(services) ?? undefined;
 }

@@ -7,13 +7,14 @@
  * restart). Bans and captures go to the SBC's private control API (`sbcControlUrl`, shared secret header).
  */
 import { Type } from 'typebox';
-import { AppError, ERROR_CODES, type ErrorCode } from '../../../core/errors.js';
+import { AppError } from '../../../core/errors.js';
 import {
   BanList, BanRequest, CaptureDto, CaptureFile, CaptureRequest, SecurityListsBody, SecurityListsDto, SecurityPolicyBody, SecurityPolicyDto,
 } from '../../../core/protocol/security.js';
 import { EMPTY_POLICY, type SecurityPolicy } from '../../../core/storage/security.js';
 import type { Http } from '../types.js';
 import type { Services } from '../../services.js';
+import { createSbcControl, type SbcMethod } from '../../sbc-control.js';
 import { tenantOf } from '../auth.js';
 import { errorResponses } from '../server.js';
 import { NoContent } from './sip.js';
@@ -22,28 +23,14 @@ const adminOnly = [{ bearer: [] }];
 const CallParams = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) });
 const SourceParams = Type.Object({ source: Type.String({ minLength: 2, maxLength: 64, pattern: '^[0-9a-fA-F.:]+$' }) });
 
-/** Minimal client of the SBC control API for bans and captures. */
+/** The SBC control API for bans and captures (runtime/signalling/sbc-control.ts); 503 when no SBC is configured. */
 export function sbcControl(services: Services) {
-  const base = services.config.sbcControlUrl?.replace(/\/$/, '');
+  const url = services.config.sbcControlUrl;
   const secret = services.secrets.gatewaySecret ?? services.config.gateway?.secret.value;
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    if (!base) throw new AppError('SERVICE_UNAVAILABLE', 'no SBC control API configured (sbcControlUrl)');
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(secret ? { 'x-cpaas-gateway-secret': secret } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'the SBC control API is unreachable', { retryable: true }, { cause: err });
-    }
-    const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (res.ok) return json as T;
-    const code = typeof json.code === 'string' && json.code in ERROR_CODES ? (json.code as ErrorCode) : 'SERVICE_UNAVAILABLE';
-    throw new AppError(code === 'NOT_AUTHENTICATED' ? 'SERVICE_UNAVAILABLE' : code, typeof json.message === 'string' ? json.message : `SBC answered ${res.status}`);
+  const sbc = url ? createSbcControl({ url, secret, timeoutMs: 10_000, log: services.log, what: 'the SBC control API', passthrough: [] }) : undefined;
+  return async <T>(method: SbcMethod, path: string, body?: unknown): Promise<T> => {
+    if (!sbc) throw new AppError('SERVICE_UNAVAILABLE', 'no SBC control API configured (sbcControlUrl)');
+    return sbc.request<T>(method, path, body);
   };
 }
 
