@@ -10,6 +10,8 @@
  * are mixed into channel index % 2); `mono` mixes everything with saturation. Other payload types (DTMF
  * telephone-event, comfort noise, transcoded codecs) are skipped and counted.
  */
+import { decodeG711 } from '../../core/audio/g711.js';
+import { writeWavHeader } from '../../core/audio/wav.js';
 
 export type ChannelMode = 'stereo' | 'mono';
 
@@ -61,25 +63,10 @@ export function parseMutedIntervals(v: string | undefined): Array<{ from: number
 
 const RATE = 8000;
 
-// ---- G.711 (ITU-T G.711; the classic Sun reference decoder) --------------------------------------------
+// ---- G.711 and WAV: runtime/core/audio (re-exported for the callers of this module) --------------------
 
-const ULAW = new Int16Array(256);
-const ALAW = new Int16Array(256);
-for (let i = 0; i < 256; i++) {
-  const u = ~i & 0xff;
-  let t = ((u & 0x0f) << 3) + 0x84;
-  t <<= (u & 0x70) >> 4;
-  ULAW[i] = u & 0x80 ? 0x84 - t : t - 0x84;
-  const a = i ^ 0x55;
-  let s = (a & 0x0f) << 4;
-  const seg = (a & 0x70) >> 4;
-  if (seg === 0) s += 8;
-  else if (seg === 1) s += 0x108;
-  else s = (s + 0x108) << (seg - 1);
-  ALAW[i] = a & 0x80 ? s : -s;
-}
-export const decodeMulaw = (b: number): number => ULAW[b & 0xff]!;
-export const decodeAlaw = (b: number): number => ALAW[b & 0xff]!;
+export { decodeAlaw, decodeMulaw } from '../../core/audio/g711.js';
+export { readWav, writeWavHeader } from '../../core/audio/wav.js';
 
 // ---- pcap ---------------------------------------------------------------------------------------------
 
@@ -298,10 +285,8 @@ export function pcapToWav(pcap: Buffer, opts: ConvertOptions = {}): ConversionRe
     }
     party.codecs.add(rtp.pt);
     party.stats.packets++;
-    const table = rtp.pt === 0 ? ULAW : ALAW;
-    const samples = new Int16Array(rtp.payload.length);
     const muted = opts.muted?.some((m) => pkt.time >= m.from && (m.to === undefined || pkt.time < m.to)) ?? false; // pause
-    if (!muted) for (let i = 0; i < rtp.payload.length; i++) samples[i] = table[rtp.payload[i]!]!;
+    const samples = muted ? new Int16Array(rtp.payload.length) : decodeG711(rtp.payload, rtp.pt === 0 ? 'pcmu' : 'pcma');
     party.chunks.push({ pos, samples });
   }
 
@@ -340,32 +325,4 @@ export function pcapToWav(pcap: Buffer, opts: ConvertOptions = {}): ConversionRe
     parties: order.map((p) => p.stats),
     packets: { total, rtp: rtpCount, skipped },
   };
-}
-
-export function writeWavHeader(buf: Buffer, channels: number, dataBytes: number, sampleRate = RATE): void {
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + dataBytes, 4);
-  buf.write('WAVE', 8, 'ascii');
-  buf.write('fmt ', 12, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(channels, 22);
-  buf.writeUInt32LE(sampleRate, 24);
-  buf.writeUInt32LE(sampleRate * channels * 2, 28);
-  buf.writeUInt16LE(channels * 2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(dataBytes, 40);
-}
-
-/** Reads a 16-bit PCM WAV back into per-channel sample arrays (tests, benchmarks). */
-export function readWav(buf: Buffer): { channels: number; sampleRate: number; data: Int16Array[] } {
-  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file');
-  const channels = buf.readUInt16LE(22);
-  const sampleRate = buf.readUInt32LE(24);
-  const bytes = buf.readUInt32LE(40);
-  const frames = Math.floor(bytes / 2 / channels);
-  const data = Array.from({ length: channels }, () => new Int16Array(frames));
-  for (let f = 0; f < frames; f++) for (let c = 0; c < channels; c++) data[c]![f] = buf.readInt16LE(44 + (f * channels + c) * 2);
-  return { channels, sampleRate, data };
 }

@@ -21,6 +21,7 @@ import { silentLogger } from '../../../runtime/core/logging.js';
 import { SesMailer } from '../../../runtime/core/mail.js';
 import { verifyWebhook, WebhookSender } from '../../../runtime/core/webhooks.js';
 import { createVoicemailSink, encodeWav, wavInfo, type VoicemailService } from '../../../runtime/core/voicemail/index.js';
+import { writeWavHeader } from '../../../runtime/core/audio/wav.js';
 import type { VoicemailMessage, VoicemailWithUrl, MailboxSettings } from '../../../runtime/core/protocol/voicemail.js';
 import type { VoicemailDeposit } from '../../../runtime/sbc/voice/contracts.js';
 import { startTestPlatform, type TestPlatform } from '../../support/platform.js';
@@ -44,21 +45,10 @@ function toneWav(seed: number, seconds = 1, rate = 8000, channels = 1): Buffer {
     for (let i = 0; i < s.length; i++) s[i] = Math.round(8000 * Math.sin((2 * Math.PI * (300 + seed) * i) / rate));
     return encodeWav(s, rate);
   }
-  // stereo / other rate: hand-made header
+  // stereo / other rate: the canonical header (runtime/core/audio)
   const frames = rate * seconds;
   const buf = Buffer.alloc(44 + frames * channels * 2);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + frames * channels * 2, 4);
-  buf.write('WAVEfmt ', 8, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(channels, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * channels * 2, 28);
-  buf.writeUInt16LE(channels * 2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(frames * channels * 2, 40);
+  writeWavHeader(buf, channels, frames * channels * 2, rate);
   for (let f = 0; f < frames; f++) for (let c = 0; c < channels; c++) buf.writeInt16LE(Math.round(5000 * Math.sin((2 * Math.PI * 440 * f) / rate)), 44 + (f * channels + c) * 2);
   return buf;
 }

@@ -1,44 +1,15 @@
 /**
- * Test helpers for recordings: G.711 encoders (independent of the decoder under test), tone generation,
- * RTP packets, a pcap writer, and tone detection (Goertzel + zero crossings).
+ * Test helpers for recordings: G.711 encoders and tone generation (runtime/core/audio's, re-exported), RTP packets,
+ * a pcap writer, and tone detection (Goertzel + zero crossings).
  */
+import { linearToAlaw, linearToMulaw } from '../../../runtime/core/audio/g711.js';
+import { sine } from '../../../runtime/core/audio/tone.js';
 
-/** Linear 16-bit → µ-law (ITU-T G.711, Sun reference encoder). */
-export function linearToMulaw(sample: number): number {
-  const BIAS = 0x84;
-  const CLIP = 32635;
-  let s = Math.max(-32768, Math.min(32767, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (sign) s = -s;
-  if (s > CLIP) s = CLIP;
-  s += BIAS;
-  let exp = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; exp--, mask >>= 1);
-  const mant = (s >> (exp + 3)) & 0x0f;
-  return ~(sign | (exp << 4) | mant) & 0xff;
-}
-
-/** Linear 16-bit → A-law (Sun reference encoder). */
-export function linearToAlaw(sample: number): number {
-  const segEnd = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff];
-  let pcm = Math.max(-32768, Math.min(32767, Math.round(sample))) >> 3;
-  let mask: number;
-  if (pcm >= 0) mask = 0xd5;
-  else {
-    mask = 0x55;
-    pcm = -pcm - 1;
-  }
-  let seg = 0;
-  while (seg < 8 && pcm > segEnd[seg]!) seg++;
-  if (seg >= 8) return 0x7f ^ mask;
-  let aval = seg << 4;
-  aval |= seg < 2 ? (pcm >> 1) & 0xf : (pcm >> seg) & 0xf;
-  return aval ^ mask;
-}
+export { linearToAlaw, linearToMulaw } from '../../../runtime/core/audio/g711.js';
 
 /** `count` samples of a sine at `hz`, 8 kHz, starting at sample `from` (phase-continuous across calls). */
 export function tone(hz: number, from: number, count: number, amplitude = 8000): number[] {
-  return Array.from({ length: count }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * (from + i)) / 8000));
+  return sine(hz, from, count, amplitude);
 }
 
 export function rtpPacket(o: { pt: number; seq: number; ts: number; ssrc: number; payload: Buffer; marker?: boolean }): Buffer {

@@ -1,29 +1,26 @@
-/** Frame-level audio sources (8 kHz mono PCM16, 20 ms frames): tone, silence, WAV file, sequences and loops. */
+/**
+ * Frame-level audio sources (8 kHz mono PCM16, 20 ms frames): tone, silence, WAV file, sequences and loops. WAV
+ * reading/writing, resampling and tone synthesis are runtime/core/audio's.
+ */
 import { readFileSync } from 'node:fs';
 import { FRAME_SAMPLES, type AudioSource, type Frame } from '../contracts.js';
-import { decodeG711 } from './g711.js';
+import { toneGenerator } from '../../../core/audio/tone.js';
+import { decodeWavTo8kMono, encodeWav as encodePcm16Wav, resample as resampleMono, toPcm16 } from '../../../core/audio/wav.js';
 
 /** 1–2 frequencies for `durationMs`, with an optional on/off cadence (absent = continuous). */
 export class ToneSource implements AudioSource {
   private n = 0;
   private readonly total: number;
-  constructor(private readonly o: { frequencies: number[]; durationMs: number; onMs?: number; offMs?: number; amplitude?: number }) {
+  private readonly at: (i: number) => number;
+  constructor(o: { frequencies: number[]; durationMs: number; onMs?: number; offMs?: number; amplitude?: number }) {
     this.total = Math.ceil((o.durationMs * 8) / FRAME_SAMPLES) * FRAME_SAMPLES;
+    this.at = toneGenerator(o, { amplitude: o.amplitude ?? 12000 });
   }
 
   read(): Frame | undefined {
     if (this.n >= this.total) return undefined;
     const f = new Int16Array(FRAME_SAMPLES);
-    const amp = (this.o.amplitude ?? 12000) / this.o.frequencies.length;
-    const on = this.o.onMs ? this.o.onMs * 8 : Infinity;
-    const period = this.o.onMs ? on + (this.o.offMs ?? 0) * 8 : Infinity;
-    for (let i = 0; i < FRAME_SAMPLES; i++) {
-      const t = this.n + i;
-      if (period !== Infinity && t % period >= on) continue;
-      let v = 0;
-      for (const hz of this.o.frequencies) v += Math.sin((2 * Math.PI * hz * t) / 8000);
-      f[i] = Math.round(v * amp);
-    }
+    for (let i = 0; i < FRAME_SAMPLES; i++) f[i] = Math.round(this.at(this.n + i));
     this.n += FRAME_SAMPLES;
     return f;
   }
@@ -89,79 +86,15 @@ export class PcmSource implements AudioSource {
   }
 }
 
-/** Decodes a WAV (PCM 8/16-bit, µ-law, A-law; any rate, any channels) to 8 kHz mono PCM16. */
+/** Decodes a WAV (PCM 8/16/24/32-bit, float, µ-law, A-law; any rate, up to 8 channels) to 8 kHz mono PCM16. */
 export function decodeWav(buf: Buffer): Int16Array {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file');
-  let off = 12;
-  let fmt: { format: number; channels: number; rate: number; bits: number } | undefined;
-  let data: Buffer | undefined;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    const body = buf.subarray(off + 8, Math.min(buf.length, off + 8 + size));
-    if (id === 'fmt ') {
-      let format = body.readUInt16LE(0);
-      if (format === 0xfffe && body.length >= 26) format = body.readUInt16LE(24); // WAVE_FORMAT_EXTENSIBLE
-      fmt = { format, channels: body.readUInt16LE(2), rate: body.readUInt32LE(4), bits: body.readUInt16LE(14) };
-    } else if (id === 'data') {
-      data = body;
-    }
-    off += 8 + size + (size % 2);
-  }
-  if (!fmt || !data) throw new Error('WAV without fmt or data chunk');
-  const ch = Math.max(1, fmt.channels);
-  let samples: Int16Array;
-  if (fmt.format === 1 && fmt.bits === 16) {
-    const n = Math.floor(data.length / 2);
-    samples = new Int16Array(n);
-    for (let i = 0; i < n; i++) samples[i] = data.readInt16LE(i * 2);
-  } else if (fmt.format === 1 && fmt.bits === 8) {
-    samples = new Int16Array(data.length);
-    for (let i = 0; i < data.length; i++) samples[i] = (data[i]! - 128) << 8;
-  } else if (fmt.format === 7 || fmt.format === 6) {
-    samples = decodeG711(data, fmt.format === 7 ? 'pcmu' : 'pcma');
-  } else {
-    throw new Error(`unsupported WAV format ${fmt.format}/${fmt.bits} bits`);
-  }
-  // Down-mix.
-  let mono = samples;
-  if (ch > 1) {
-    mono = new Int16Array(Math.floor(samples.length / ch));
-    for (let i = 0; i < mono.length; i++) {
-      let s = 0;
-      for (let c = 0; c < ch; c++) s += samples[i * ch + c]!;
-      mono[i] = Math.round(s / ch);
-    }
-  }
-  return resample(mono, fmt.rate, 8000);
+  return toPcm16(decodeWavTo8kMono(buf, { allowEmpty: true }).samples);
 }
 
-/** Linear-interpolation resampler with a simple moving-average low-pass when decimating. */
+/** Resamples mono PCM16 (runtime/core/audio/wav.ts `resample`, rounded back to 16 bits). */
 export function resample(pcm: Int16Array, from: number, to: number): Int16Array {
   if (from === to) return pcm;
-  let src = pcm;
-  if (from > to) {
-    const k = Math.max(1, Math.round(from / to));
-    if (k > 1) {
-      src = new Int16Array(pcm.length);
-      let acc = 0;
-      for (let i = 0; i < pcm.length; i++) {
-        acc += pcm[i]!;
-        if (i >= k) acc -= pcm[i - k]!;
-        src[i] = Math.round(acc / Math.min(i + 1, k));
-      }
-    }
-  }
-  const n = Math.floor((src.length * to) / from);
-  const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = (i * from) / to;
-    const i0 = Math.floor(x);
-    const i1 = Math.min(src.length - 1, i0 + 1);
-    const frac = x - i0;
-    out[i] = Math.round(src[i0]! * (1 - frac) + src[i1]! * frac);
-  }
-  return out;
+  return toPcm16(resampleMono(pcm, from, to));
 }
 
 export function wavFileSource(path: string): AudioSource {
@@ -170,22 +103,7 @@ export function wavFileSource(path: string): AudioSource {
 
 /** A 44-byte-header WAV of 8 kHz mono PCM16. */
 export function encodeWav(pcm: Int16Array, rate = 8000): Buffer {
-  const h = Buffer.alloc(44);
-  const dataLen = pcm.length * 2;
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataLen, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataLen, 40);
-  return Buffer.concat([h, Buffer.from(pcm.buffer, pcm.byteOffset, dataLen)]);
+  return encodePcm16Wav(pcm, rate);
 }
 
 /** The error tone: three short high beeps (SIT-like 950/1400 Hz). */
