@@ -6,8 +6,11 @@
  *   3. Kamailio + rtpengine as the reference ceiling, when kamailio is installed (ratio printed)
  *   4. concurrent G.711 calls with RTP (sipp pcap play, UAS echo), loss measured on rtpengine's counters
  * Usage: npx tsx test/bench/sbc-throughput.ts [rates=50,100,200,300] [seconds=8] [concurrent=100,200]
- *   SBC_BENCH_STORAGE=memory: an in-memory SipRepository instead of dynalite (the SBC's own ceiling).
- *   SBC_BENCH_KAMAILIO=off: skip the Kamailio reference. SBC_BENCH_LATENCY=off: skip step 1.
+ *   Storage (SBC_BENCH_STORAGE): `inprocess` (default) = the real DynamoSipRepository over HTTP to dynalite inside
+ *   the SBC's Node process (its CPU counted as the SBC's); `process` = dynalite in its own process (127.0.3.8:22452);
+ *   `memory` = an in-memory SipRepository (the SBC's own ceiling).
+ *   SBC_BENCH_KAMAILIO=off: skip the Kamailio reference; SBC_BENCH_ONLY=kamailio: only Kamailio's CPS steps (its
+ *   ceiling). SBC_BENCH_LATENCY=off: skip step 1.
  * Ports: rtpengine ng 127.0.3.9:22351, media 40000–44999 (5,000 ports ≈ 1,250 calls); sipp -cp 9200/9201,
  * -mp 51000 (UAC) / 52000 (UAS). One sipp media port per side serves every call (rtpengine tells the calls apart
  * by its own ports), so sipp needs no port range; rtpengine needs 4 ports per call and one fd per port.
@@ -17,9 +20,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SCENARIOS, UAC_IP, UAS_IP, ENGINE_IP, RTP_IP, seed, startBed, type Bed } from '../integration/sbc/harness.js';
+import { SCENARIOS, UAC_IP, UAS_IP, ENGINE_IP, RTP_IP, DB_IP, seed, startBed, type Bed } from '../integration/sbc/harness.js';
 import { hasCommand } from '../support/requires.js';
-import { startDaemon } from '../../runtime/local/daemon.js';
+import { startDaemon, tcpProbe } from '../../runtime/local/daemon.js';
 
 const rates = (process.argv[2] ?? '50,100,200,300').split(',').map(Number).filter((n) => n > 0);
 const seconds = Number(process.argv[3] ?? 8);
@@ -93,7 +96,7 @@ async function step(target: string, uasPort: number, rate: number, calls: number
   } catch (err) {
     console.error('no sipp stats', r.out, err);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.SBC_BENCH_TRACE) rmSync(dir, { recursive: true, force: true });
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const activeSecs = Math.max(0.001, elapsed - holdMs / 1000);
   return { peak, rate, calls, ok, failed, retrans, cps: ok / activeSecs, rttMs: rtt, cpuPct: (cpuMs / (elapsed * 1000)) * 100, cpuMsPerCall: cpuMs / calls, rtpCpuPct: (rtpCpu / (elapsed * 1000)) * 100 };
@@ -148,8 +151,15 @@ function table(title: string, rows: StepResult[]): string {
 }
 
 async function main(): Promise<void> {
-  const memoryRepo = process.env.SBC_BENCH_STORAGE === 'memory';
-  const bed: Bed = await startBed({ ngPort: NG_PORT, media: { minPort: 40000, maxPort: 44999, capacity: 1200 }, logLevel: 'warn', cacheSeconds: 5, memoryRepo,
+  const storage = process.env.SBC_BENCH_STORAGE ?? 'inprocess';
+  const memoryRepo = storage === 'memory';
+  let dynamoEndpoint: string | undefined;
+  let dynalite: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  if (storage === 'process') {
+    dynalite = await startDaemon({ name: 'dynalite', command: path.resolve('node_modules/.bin/dynalite'), args: ['--host', DB_IP, '--port', '22452', '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0'], ready: () => tcpProbe(DB_IP, 22452) });
+    dynamoEndpoint = `http://${DB_IP}:22452`;
+  }
+  const bed: Bed = await startBed({ ngPort: NG_PORT, media: { minPort: 40000, maxPort: 44999, capacity: 1200 }, logLevel: 'warn', cacheSeconds: 5, memoryRepo, ...(dynamoEndpoint ? { dynamoEndpoint } : {}), sipTimers: { t1: 500, t2: 4000, t4: 5000 }, ngTimeoutMs: 3000,
     // The sipp UAC is one source sending hundreds of INVITEs/s: allow-listed like a trusted carrier, else the SIP
     // firewall's per-source token bucket (10/s, burst 40, docs/security.md) drops the excess silently.
     security: { allowCidrs: ['127.0.3.0/24'] }, limits: { ringTimeoutSeconds: 30, gatewayTimeoutSeconds: 10 } });
@@ -167,12 +177,12 @@ async function main(): Promise<void> {
 
     // 2. CPS steps through the SBC.
     const sbcRows: StepResult[] = [];
-    for (const rate of rates) {
+    for (const rate of process.env.SBC_BENCH_ONLY === 'kamailio' ? [] : rates) {
       sbcRows.push(await step(`${ENGINE_IP}:5060`, 5062, rate, rate * seconds, rtpPid));
       await bed.sbc.cdr.flush();
       await new Promise((r) => setTimeout(r, 1500));
     }
-    out.push('', table(memoryRepo ? 'SBC (in-memory storage)' : 'SBC', sbcRows));
+    out.push('', table(`SBC (storage: ${storage})`, sbcRows));
 
     // 3. Kamailio + rtpengine reference.
     if (hasCommand('kamailio') && process.env.SBC_BENCH_KAMAILIO !== 'off') {
@@ -210,6 +220,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await bed.close();
+    await dynalite?.stop();
   }
   console.log(out.join('\n'));
 }

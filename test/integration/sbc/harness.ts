@@ -73,13 +73,13 @@ export const TEST_LIMITS = { maxConcurrentCalls: 2000, maxCallsPerTenant: 2000, 
 /** Where rtpengine sends its DTMF log (the SBC listens there: RFC 2833 → SIP INFO). */
 export const DTMF_LOG = `${ENGINE_IP}:22450`;
 
-export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean; media?: { minPort: number; maxPort: number; capacity: number }; security?: SbcAppConfig['security'] } = {}): Promise<Bed> {
+export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TEST_LIMITS>; logLevel?: string; cacheSeconds?: number; memoryRepo?: boolean; media?: { minPort: number; maxPort: number; capacity: number }; security?: SbcAppConfig['security']; dynamoEndpoint?: string; sipTimers?: { t1: number; t2: number; t4: number }; ngTimeoutMs?: number } = {}): Promise<Bed> {
   const log = o.logLevel ? pino({ level: o.logLevel }) : testLogger();
   const ngPort = o.ngPort ?? 22350;
   const mediaPorts = o.media ?? { minPort: 30000, maxPort: 30999, capacity: 250 }; // 1,000 media ports ≈ 250 calls
   const rtpengine = await startRtpengine({ ngPort, minPort: mediaPorts.minPort, maxPort: mediaPorts.maxPort, dtmfLogDest: DTMF_LOG });
   const standIns = await startStandIns({ host: DB_IP });
-  const aws = createAwsClients({ region: 'us-east-1', endpoints: { dynamodb: standIns.endpoints.dynamodb }, localCredentials: true });
+  const aws = createAwsClients({ region: 'us-east-1', endpoints: { dynamodb: o.dynamoEndpoint ?? standIns.endpoints.dynamodb }, localCredentials: true }); // dynamoEndpoint: an out-of-process stand-in (benchmarks)
   const tableName = `sbc-test-${process.pid}`;
   await ensureTable(aws.ddb, tableName);
   const repo: SipRepository = o.memoryRepo ? new MemorySipRepository() : createSipRepository({ doc: aws.doc, tableName, clock: systemClock });
@@ -87,7 +87,7 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
     sip: [{ transport: 'udp', host: ENGINE_IP, port: SIP_PORT }, { transport: 'tcp', host: ENGINE_IP, port: SIP_PORT }],
     admin: { host: ENGINE_IP, port: 0, secret: 'sbc-test-secret' },
     log: pino({ level: process.env.SIP_ENGINE_LOG ?? 'silent' }),
-    timers: { t1: 250, t2: 2000, t4: 2500 },
+    timers: o.sipTimers ?? { t1: 250, t2: 2000, t4: 2500 }, // short T1 for tests; benchmarks use RFC 3261's 500 ms
   });
   const agentNode = await RtpEngineNode.connect({ id: 'media-1', target: { host: RTP_IP, port: ngPort }, localAddress: RTP_IP, timeoutMs: 1000, log });
   const agent = await startMediaAgent({ node: agentNode, repo, nodeId: 'media-1', advertise: { host: RTP_IP, port: ngPort }, capacity: mediaPorts.capacity, heartbeatSeconds: 2, log });
@@ -95,7 +95,7 @@ export async function startBed(o: { ngPort?: number; limits?: Partial<typeof TES
   const config: SbcAppConfig = {
     instanceId: 'sbc-test',
     cacheSeconds: o.cacheSeconds ?? 0,
-    rtpengine: { ngPort, mode: 'registry', fallback: [], localAddress: ENGINE_IP, timeoutMs: 1000, refreshSeconds: 1, dtmfLogListen: DTMF_LOG },
+    rtpengine: { ngPort, mode: 'registry', fallback: [], localAddress: ENGINE_IP, timeoutMs: o.ngTimeoutMs ?? 1000, refreshSeconds: 1, dtmfLogListen: DTMF_LOG },
     control: { host: ENGINE_IP, port: 0 },
     limits: { ...TEST_LIMITS, ...o.limits },
     registrar: { minExpires: 30, maxExpires: 3600, defaultExpires: 600, maxContacts: 3, nonceTtlSeconds: 60 },
