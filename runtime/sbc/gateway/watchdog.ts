@@ -31,14 +31,29 @@ export class MediaWatchdog {
 
   constructor(private readonly o: { intervalMs: number; timeoutMs: number; clock: Clock; log: Logger }) {}
 
+  /** Changes the timings (tests); applies to the next sweep / the next watched call. */
+  configure(t: { intervalMs: number; timeoutMs: number }): void {
+    this.o.intervalMs = t.intervalMs;
+    this.o.timeoutMs = t.timeoutMs;
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    this.arm();
+  }
+
   /** Starts watching (the timeout counts from now); returns the unwatch function. */
   watch(call: WatchedCall): () => void {
     this.calls.set(call.id, { call, packets: 0, lastChangeAt: this.o.clock.now() });
-    if (!this.timer && this.o.intervalMs > 0) {
+    this.arm();
+    return () => this.unwatch(call.id);
+  }
+
+  private arm(): void {
+    if (!this.timer && this.o.intervalMs > 0 && this.calls.size > 0) {
       this.timer = setInterval(() => void this.sweep(), this.o.intervalMs);
       this.timer.unref();
     }
-    return () => this.unwatch(call.id);
   }
 
   unwatch(id: string): void {
