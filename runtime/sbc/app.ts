@@ -217,7 +217,12 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   // --- end voice ---
 
   // --- sbc-core: rtpengine's DTMF log (RFC 2833 → SIP INFO) ---
-  const dtmfEvents = config.rtpengine.dtmfLogListen ? await DtmfEventListener.listen({ ...parseHostPort(config.rtpengine.dtmfLogListen), log }) : undefined;
+  const dtmfEvents = config.rtpengine.dtmfLogListen
+    ? await DtmfEventListener.listen({ ...parseHostPort(config.rtpengine.dtmfLogListen), log }).catch((err: unknown) => {
+      log.warn({ err, listen: config.rtpengine.dtmfLogListen }, 'cannot listen for rtpengine DTMF events: RFC 2833 → SIP INFO is off');
+      return undefined;
+    })
+    : undefined;
   const dtmfToInfo = metrics.registry.counter('dtmf_rfc2833_to_info_total', 'RFC 2833 DTMF events sent on as SIP INFO');
   // --- end sbc-core ---
   const endListeners = new Set<(info: CallInfo, quality: MediaQuality | undefined) => void>();

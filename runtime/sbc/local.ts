@@ -40,6 +40,10 @@ export interface LocalSipOptions {
   log: Logger;
   sip?: { host: string; port: number };
   rtpengine?: { host: string; ngPort: number; httpPort: number; minPort: number; maxPort: number };
+  // --- sbc-core ---
+  /** UDP port (on the rtpengine host) for rtpengine's DTMF log → RFC 2833 → SIP INFO. npm start: 22225; tests that pass their own `rtpengine` ports: off unless given. */
+  dtmfLogPort?: number;
+  // --- end sbc-core ---
   control?: { host: string; port: number };
   /** The WebRTC ⇄ SIP gateway (docs/gateway.md): the secret shared with signalling and signalling's URL. */
   gateway?: { secret: string; signallingUrl: string };
@@ -61,6 +65,10 @@ export interface LocalComponent { name: string; running: boolean; detail: string
 export async function startLocalSipSide(o: LocalSipOptions): Promise<{ components: LocalComponent[]; stop(): Promise<void> }> {
   const sip = o.sip ?? { host: '127.0.0.1', port: 5060 };
   const rtp = o.rtpengine ?? { host: '127.0.0.1', ngPort: 22222, httpPort: 22224, minPort: 40000, maxPort: 40999 };
+  // --- sbc-core ---
+  const dtmfLogPort = o.dtmfLogPort ?? (o.rtpengine ? undefined : 22225);
+  const dtmfLog = dtmfLogPort ? `${rtp.host}:${dtmfLogPort}` : undefined;
+  // --- end sbc-core ---
   const control = o.control ?? { host: '127.0.0.1', port: 8090 };
   const log = o.log.child({ component: 'sip' });
   const stops: Array<() => Promise<void>> = [];
@@ -79,7 +87,8 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
           name: 'rtpengine', command: 'rtpengine', log,
           args: ['--config-file=none', '--table=-1', `--interface=${rtp.host}`, `--listen-ng=${rtp.host}:${rtp.ngPort}`,
             `--listen-http=${rtp.host}:${rtp.httpPort}`, `--port-min=${rtp.minPort}`, `--port-max=${rtp.maxPort}`, '--foreground', '--log-stderr',
-            ...(recDir ? ['--recording-method=pcap', `--recording-dir=${recDir}`, '--delete-delay=0'] : [])],
+            ...(recDir ? ['--recording-method=pcap', `--recording-dir=${recDir}`, '--delete-delay=0'] : []),
+            ...(dtmfLog ? [`--dtmf-log-dest=${dtmfLog}`] : [])], // sbc-core: RFC 2833 → SIP INFO
           ready: () => ngPing(rtp.host, rtp.ngPort),
         });
         stops.push(() => rtpengine!.stop());
@@ -151,7 +160,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       config: {
         instanceId: `local-${hostname()}`,
         cacheSeconds: 2,
-        rtpengine: { ngPort: rtp.ngPort, mode: 'registry', fallback: [], localAddress: rtp.host, timeoutMs: 2000, refreshSeconds: 5 },
+        rtpengine: { ngPort: rtp.ngPort, mode: 'registry', fallback: [], localAddress: rtp.host, timeoutMs: 2000, refreshSeconds: 5, ...(dtmfLog ? { dtmfLogListen: dtmfLog } : {}) /* sbc-core */ },
         control,
         limits: { maxConcurrentCalls: 200, maxCallsPerTenant: 200, ringTimeoutSeconds: 60, maxCallSeconds: 14_400, gatewayTimeoutSeconds: 5 },
         registrar: { minExpires: 60, maxExpires: 3600, defaultExpires: 600, maxContacts: 5, nonceTtlSeconds: 300 },
