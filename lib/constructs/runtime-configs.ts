@@ -10,8 +10,11 @@ export interface SbcConfig {
   tableName: string;
   recordingsBucket: string;
   drachtio: { host: string; port: number; secret: { arn: string } };
-  /** rtpengine ng port on media nodes; nodes are found through the media-node registry in the table. */
-  rtpengine: { ngPort: number };
+  /**
+   * rtpengine ng port on media nodes (found through the media-node registry in the table), and the names of the
+   * interfaces the media node's start script declares (assets/bootstrap/media/rtpengine-start.sh).
+   */
+  rtpengine: { ngPort: number; interfaces: { external: string; internal: string } };
   control: { host: string; port: number };
   sip: { port: number; tlsPort: number; wssPort: number; publicIps: string[] };
   /** WebRTC ⇄ SIP gateway: events to signalling through its internal load balancer. */

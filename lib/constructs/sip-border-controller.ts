@@ -72,7 +72,7 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       tableName: props.table.tableName,
       recordingsBucket: props.recordings.bucketName,
       drachtio: { host: '127.0.0.1', port: DRACHTIO_ADMIN_PORT, secret: { arn: props.drachtioSecret.secretArn } },
-      rtpengine: { ngPort: RTPENGINE_NG_PORT },
+      rtpengine: { ngPort: RTPENGINE_NG_PORT, interfaces: { external: 'public', internal: 'private' } }, // rtpengine-start.sh names
       control: { host: '0.0.0.0', port: SBC_CONTROL_PORT },
       sip: { port: SIP_PORT, tlsPort: SIP_TLS_PORT, wssPort: SIP_WSS_PORT, publicIps: this.elasticIps.publicIps },
       ...(props.gateway

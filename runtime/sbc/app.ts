@@ -179,6 +179,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const cdr = new CdrWriter({ repo, clock, log });
   const media = new MediaNodePool({
     repo, mode: config.rtpengine.mode, fallback: config.rtpengine.fallback, localAddress: config.rtpengine.localAddress,
+    ...(config.rtpengine.interfaces ? { interfaces: config.rtpengine.interfaces } : {}),
     timeoutMs: config.rtpengine.timeoutMs, refreshMs: config.rtpengine.refreshSeconds * 1000, clock, log,
   });
   await media.start();

@@ -70,6 +70,11 @@ export const SbcConfig = Type.Object(
          */
         dtmfLogListen: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d+$' })),
         // --- end sbc-core ---
+        /**
+         * rtpengine's logical interface names (`--interface=<name>/…`) for parties outside the platform and for the
+         * SBC's voice endpoints inside it; offers then carry `direction`. Absent = rtpengine's first interface.
+         */
+        interfaces: Type.Optional(Type.Object({ external: Type.String({ minLength: 1 }), internal: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
       },
       { default: {}, additionalProperties: false },
     ),

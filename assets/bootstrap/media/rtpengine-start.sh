@@ -13,7 +13,7 @@ iptables -C INPUT -p udp -j rtpengine 2>/dev/null || iptables -I INPUT -p udp -j
 iptables -C rtpengine -p udp -j RTPENGINE --id "$TABLE" 2>/dev/null || iptables -I rtpengine -p udp -j RTPENGINE --id "$TABLE" || true
 exec /usr/bin/rtpengine --config-file=none --foreground --log-stderr --log-level="$LOG_LEVEL" \
   --table="$TABLE" \
-  --interface="private/${LOCAL_IP}" --interface="public/${LOCAL_IP}!${PUBLIC_IP}" \
+  --interface="private/${LOCAL_IP}" --interface="public/${LOCAL_IP}!${PUBLIC_IP}" `# names used by the SBC (rtpengine.interfaces)` \
   --listen-ng="${LOCAL_IP}:${NG_PORT}" --listen-cli="127.0.0.1:${CLI_PORT}" --listen-http="127.0.0.1:${HTTP_PORT}" \
   --port-min="$PORT_MIN" --port-max="$PORT_MAX" --tos="${RTPENGINE_TOS:-184}" \
   --recording-method=pcap --recording-dir="$SPOOL_DIR" --delete-delay=0 --timeout=60 --silent-timeout=3600

@@ -8,13 +8,15 @@ import type { Logger } from '../../core/logging.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { MediaNode, SipRepository } from '../../core/storage/sip-types.js';
-import { RtpEngineNode } from './rtpengine.js';
+import { RtpEngineNode, type MediaInterfaces } from './rtpengine.js';
 
 export interface MediaNodePoolOptions {
   repo?: Pick<SipRepository, 'mediaNodes'>;
   mode: 'registry' | 'static';
   fallback: ReadonlyArray<{ id?: string; host: string; port: number }>;
   localAddress: string;
+  /** rtpengine's interface names for outside/inside parties (AWS media nodes: public/private); absent = its first. */
+  interfaces?: MediaInterfaces;
   timeoutMs: number;
   refreshMs: number;
   clock: Clock;
@@ -72,7 +74,7 @@ export class MediaNodePool {
             // The heartbeat's count includes our calls placed before it; keep only what came after.
             cur.node.inFlight = 0;
           } else {
-            const node = await RtpEngineNode.connect({ id: n.id, target: { host: n.ngHost, port: n.ngPort }, localAddress: this.o.localAddress, timeoutMs: this.o.timeoutMs, log: this.o.log });
+            const node = await RtpEngineNode.connect({ id: n.id, target: { host: n.ngHost, port: n.ngPort }, localAddress: this.o.localAddress, timeoutMs: this.o.timeoutMs, log: this.o.log, ...(this.o.interfaces ? { interfaces: this.o.interfaces } : {}) });
             this.entries.set(n.id, { node, source: 'registry', info: n, capacity: n.capacity });
             this.o.log.info({ mediaNode: n.id, ng: `${n.ngHost}:${n.ngPort}` }, 'media node discovered');
           }
@@ -84,7 +86,7 @@ export class MediaNodePool {
     for (const [i, f] of this.o.fallback.entries()) {
       const id = f.id ?? `static-${i}`;
       if (this.entries.has(id)) continue;
-      const node = await RtpEngineNode.connect({ id, target: { host: f.host, port: f.port }, localAddress: this.o.localAddress, timeoutMs: this.o.timeoutMs, log: this.o.log });
+      const node = await RtpEngineNode.connect({ id, target: { host: f.host, port: f.port }, localAddress: this.o.localAddress, timeoutMs: this.o.timeoutMs, log: this.o.log, ...(this.o.interfaces ? { interfaces: this.o.interfaces } : {}) });
       this.entries.set(id, { node, source: 'static', capacity: 1000 });
     }
   }

@@ -19,6 +19,16 @@ export interface NgTargetAddress {
 type Command = 'offer' | 'answer' | 'delete' | 'query' | 'ping' | 'list' | 'statistics' | 'playDTMF' | 'playMedia' | 'stopMedia'
   | 'startRecording' | 'stopRecording' | 'subscribeRequest' | 'subscribeAnswer' | 'unsubscribe' | 'blockMedia' | 'unblockMedia';
 
+/**
+ * rtpengine's logical interface names (`--interface=<name>/<ip>[!<advertised>]`) for parties outside the platform
+ * (phones, carriers, browsers: the public address) and inside it (the SBC's voice endpoints: the VPC address).
+ * Without them rtpengine uses its FIRST interface for every stream; with them each offer carries `direction`.
+ */
+export interface MediaInterfaces {
+  external: string;
+  internal: string;
+}
+
 /** A connection to one rtpengine's ng port. */
 export class RtpEngineNode {
   /** Calls this SBC has placed on the node and not deleted yet (for load balancing between heartbeats). */
@@ -28,16 +38,17 @@ export class RtpEngineNode {
     readonly target: NgTargetAddress,
     private readonly client: Client,
     private readonly log: Logger,
+    readonly interfaces?: MediaInterfaces,
   ) {}
 
-  static async connect(o: { id: string; target: NgTargetAddress; localAddress?: string; timeoutMs?: number; log: Logger }): Promise<RtpEngineNode> {
+  static async connect(o: { id: string; target: NgTargetAddress; localAddress?: string; timeoutMs?: number; log: Logger; interfaces?: MediaInterfaces }): Promise<RtpEngineNode> {
     const client = new Client({ localAddress: o.localAddress ?? '0.0.0.0', localPort: 0, timeout: o.timeoutMs ?? 2000 });
     await new Promise<void>((resolve, reject) => {
       client.once('listening', () => resolve());
       client.once('error', (err: Error) => reject(err));
     });
     client.on('error', (err: Error) => o.log.warn({ err, node: o.id }, 'rtpengine ng socket error'));
-    return new RtpEngineNode(o.id, o.target, client, o.log.child({ mediaNode: o.id }));
+    return new RtpEngineNode(o.id, o.target, client, o.log.child({ mediaNode: o.id }), o.interfaces);
   }
 
   /** Sends one ng command; rejects with MEDIA_UNAVAILABLE on timeout and on `result: error`. */
@@ -119,6 +130,8 @@ export class MediaSession {
   record?: { metadata: string };
   /** media-services: extra ng options of offers coming from side 'a' (per-call transcoding toward a trunk). */
   offerExtra?: RtpEngineOptions;
+  /** Where each side's party is (picks rtpengine's interface when the node names them); voice legs set b = internal. */
+  readonly sides: { a: keyof MediaInterfaces; b: keyof MediaInterfaces } = { a: 'external', b: 'external' };
 
   constructor(
     readonly node: RtpEngineNode,
@@ -147,6 +160,7 @@ export class MediaSession {
       ...(from === 'a' && this.offerExtra ? this.offerExtra : {}), // media-services: transcoding
       ...extra,
       ...(this.record ? { 'record call': 'yes', metadata: this.record.metadata } : {}), // recording
+      ...this.direction(this.sides[from], this.sides[from === 'a' ? 'b' : 'a']),
       'call-id': this.id,
       'from-tag': fromTag,
       'to-tag': toTag,
@@ -172,8 +186,14 @@ export class MediaSession {
 
   /** Offer/answer between explicit tags (transfers: the staying side's SDP offered toward a new tag). */
   async offerBetween(sdp: string, fromTag: string, toTag: string, profile: MediaProfile): Promise<string> {
-    const res = await this.node.command('offer', { ...MEDIA_PROFILES[profile], 'call-id': this.id, 'from-tag': fromTag, 'to-tag': toTag, sdp });
+    const res = await this.node.command('offer', { ...MEDIA_PROFILES[profile], ...this.direction('external', 'external'), 'call-id': this.id, 'from-tag': fromTag, 'to-tag': toTag, sdp });
     return res.sdp ?? '';
+  }
+
+  /** `direction: [offerer's interface, receiver's interface]` when the node names its interfaces. */
+  private direction(from: keyof MediaInterfaces, to: keyof MediaInterfaces): RtpEngineOptions {
+    const i = this.node.interfaces;
+    return i ? { direction: [i[from], i[to]] } : {};
   }
 
   async answerBetween(sdp: string, fromTag: string, toTag: string, profile: MediaProfile): Promise<string> {

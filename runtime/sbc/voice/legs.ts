@@ -143,6 +143,7 @@ export class InboundLeg extends VoiceLeg {
   static async anchor(deps: LegDeps, callId: string, req: Srf.SrfRequest, res: Srf.SrfResponse, log: Logger): Promise<InboundLeg> {
     const endpoint = await RtpEndpoint.create(deps.ports);
     const media = new MediaSession(deps.pickMedia(), callId, log, { ...TAGS });
+    media.sides.b = 'internal'; // side b is our endpoint (VPC address on AWS), side a the caller
     const leg = new InboundLeg(endpoint, media, userOf(req.get('From')), log, deps, req, res);
     try {
       const toEp = await media.offer(req.body, 'a', 'sip');
@@ -249,6 +250,7 @@ export async function placeCall(deps: LegDeps, spec: DialTargetSpec, o: PlaceOpt
   if (o.signal.aborted) return { ok: false, status: 487, reason: 'Request Terminated' };
   const endpoint = await RtpEndpoint.create(deps.ports);
   const media = new MediaSession(deps.pickMedia(), newId('vl'), log, { ...TAGS });
+  media.sides.b = 'internal'; // side b is our endpoint, side a the callee
   const leg = new OutboundLeg(endpoint, media, labelOf(spec), log);
   const fail = async (status: number, reason: string): Promise<PlaceResult> => {
     endpoint.close();
