@@ -25,6 +25,11 @@ export const ERROR_CODES = {
   UPSTREAM_SIP_FAILURE: { http: 502, sip: 502, doc: 'A SIP peer or carrier failed the request.' },
   MEDIA_UNAVAILABLE: { http: 503, sip: 503, doc: 'No media relay is available.' },
   SERVICE_UNAVAILABLE: { http: 503, sip: 503, doc: 'A dependency (storage, mail) is unavailable; retry later.' },
+  // --- voice-sip-address: SIP addresses of voice applications (docs/voice.md) ---
+  SIP_ADDRESS_TAKEN: { http: 409, sip: 409, doc: 'The SIP address is already used by another voice application of the tenant.' },
+  SIP_ADDRESS_IS_SIP_USER: { http: 409, sip: 409, doc: 'The SIP address is the name of a SIP user of the tenant.' },
+  SIP_USERNAME_IS_SIP_ADDRESS: { http: 409, sip: 409, doc: 'The SIP username is a SIP address of a voice application of the tenant.' },
+  // --- end voice-sip-address ---
   CONFIG_INVALID: { http: 500, sip: 500, doc: 'The process configuration is invalid.' },
   INTERNAL: { http: 500, sip: 500, doc: 'An unexpected error; details are in the server log.' },
 } as const satisfies Record<string, { http: number; sip: number; doc: string }>;

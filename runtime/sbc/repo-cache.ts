@@ -7,7 +7,10 @@
 import type { Clock } from '../core/clock.js';
 import type { SipRepository } from '../core/storage/sip-types.js';
 
-const CACHED = ['trunksForSource', 'tenantByNumber', 'tenantByDomain', 'getUser', 'listRoutes', 'listTrunks', 'gatewayHealth', 'getTrunk'] as const;
+const CACHED = [
+  'trunksForSource', 'tenantByNumber', 'tenantByDomain', 'getUser', 'listRoutes', 'listTrunks', 'gatewayHealth', 'getTrunk',
+  'applicationBySipAddress', // voice-sip-address (optional on the repository: absent stays absent)
+] as const;
 type Cached = (typeof CACHED)[number];
 
 export function withReadCache(repo: SipRepository, ttlMs: number, clock: Clock): SipRepository {
@@ -30,7 +33,7 @@ export function withReadCache(repo: SipRepository, ttlMs: number, clock: Clock):
   const cached = Object.fromEntries(CACHED.map((n) => [n, memo(n)]));
   return new Proxy(repo, {
     get(target, prop, receiver) {
-      if (typeof prop === 'string' && prop in cached) return cached[prop];
+      if (typeof prop === 'string' && prop in cached) return typeof (target as unknown as Record<string, unknown>)[prop] === 'function' ? cached[prop] : undefined;
       if (prop === 'putGatewayHealth' || prop === 'recordGatewayQuality') {
         return async (...args: unknown[]) => {
           const tenantId = prop === 'putGatewayHealth' ? (args[0] as { tenantId: string }).tenantId : (args[0] as string);

@@ -22,16 +22,35 @@ export type StatusCallback = Static<typeof StatusCallback>;
 
 export const ApplicationId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Application id (`app_…`)' });
 
+// --- voice-sip-address: `sip:<address>@<tenant SIP domain>` runs the application (docs/voice.md § SIP addresses) ---
+export const SipAddress = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^(?!\\+?[0-9]{3,15}$)[A-Za-z0-9][A-Za-z0-9_.+-]*$',
+  description: 'SIP user part like a SIP username (letters, digits, `_ . + -`), not a phone number (those are numbers: PUT /v1/numbers)',
+  examples: ['support'],
+});
+const sipAddressesField = Type.Optional(
+  Type.Array(SipAddress, {
+    maxItems: 20,
+    uniqueItems: true,
+    description:
+      '`sip:<address>@<tenant SIP domain>` runs this application, called from a registered device of the tenant or one of its carrier trunks. Unique per tenant (409 `SIP_ADDRESS_TAKEN`) and never the name of a SIP user (409 `SIP_ADDRESS_IS_SIP_USER`; creating such a SIP user is refused with `SIP_USERNAME_IS_SIP_ADDRESS`). At most 20.',
+  }),
+);
+// --- end voice-sip-address ---
+
 const applicationFields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
   url: Type.Optional(hookUrl('Webhook that returns the call-control document (signed POST of a VoiceHookEvent)')),
   fallbackUrl: Type.Optional(hookUrl('Tried when `url` fails or times out')),
   document: Type.Optional(CallDocument),
   statusCallback: Type.Optional(StatusCallback),
+  sipAddresses: sipAddressesField, // voice-sip-address
 };
 
 const appExamples = [
-  { name: 'support line', url: 'https://example.com/voice/incoming', statusCallback: { url: 'https://example.com/voice/status' } },
+  { name: 'support line', url: 'https://example.com/voice/incoming', statusCallback: { url: 'https://example.com/voice/status' }, sipAddresses: ['support'] },
   { name: 'after hours', document: [{ verb: 'play', source: { tone: { frequencies: [440], durationMs: 500 } } }, { verb: 'record', maxLengthSeconds: 60, voicemail: { mailbox: 'alice', kind: 'sip-user' } }] },
 ];
 

@@ -15,6 +15,7 @@
  * | gateway health | T#<tid>#GWHEALTH            | <trunkId>#<gatewayId>  | status, MOS average            |
  * | media node     | MEDIANODE                   | <nodeId>               | heartbeat, load; expiresAt     |
  * | call record    | T#<tid>#CALL                | <callId>               | shared with 1:1 WebRTC calls   |
+ * | sip address    | T#<tid>#SIPADDR             | <user part>            | → voice applicationId          |
  */
 import type { CallRecord } from './calls.js';
 import type { PageResult } from './db.js';
@@ -142,6 +143,9 @@ export interface MediaNode {
   capacity: number;
   lastHeartbeat: string;
   expiresAt: number; // epoch seconds: heartbeat + 3 × interval
+  // --- media-services: the media agent's play-source endpoint (docs/recordings.md § Playback on AWS) ---
+  playSourcesUrl?: string;
+  // --- end media-services ---
 }
 
 /** SIP and gateway calls are CallRecords with kind 'sip' | 'gateway' plus these fields. */
@@ -202,6 +206,11 @@ export interface SipRepository {
   // media nodes
   heartbeatMediaNode(n: Omit<MediaNode, 'expiresAt' | 'lastHeartbeat'>, ttlSeconds: number): Promise<void>;
   mediaNodes(): Promise<MediaNode[]>;
+
+  // --- voice-sip-address: `sip:<name>@<tenant domain>` → the voice application it runs (item T#<tid>#SIPADDR / <name>,
+  // written with the application by runtime/core/storage/applications.ts); optional for test doubles ---
+  applicationBySipAddress?(tenantId: string, name: string): Promise<string | undefined>;
+  // --- end voice-sip-address ---
 
   // call records (same partition as 1:1 calls; GET /v1/calls lists both)
   putCall(c: SipCallRecord): Promise<void>;

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { newId } from '../ids.js';
 import type { CallRecord, CallState } from './calls.js';
+import { sipAddressPk, type SipAddressItem } from './applications.js'; // voice-sip-address
 import { Db, encodeCursor, stripKeys, type Item, type PageResult } from './db.js';
 import type {
   GatewayHealth,
@@ -161,14 +162,31 @@ export class DynamoSipRepository implements SipRepository {
     const { password, ...rest } = u;
     const domain = u.domain ? normalizeDomain(u.domain) : await this.tenantDomain(u.tenantId);
     const user: SipUser = { ...rest, domain, ha1: digestHa1(u.username, domain, password), createdAt: this.now() };
+    // --- voice-sip-address: a name is a SIP user or an application's SIP address, never both ---
+    const taken = () => new AppError('SIP_USERNAME_IS_SIP_ADDRESS', `${u.username} is a SIP address of a voice application`, { field: 'body/username' });
+    if (await this.applicationBySipAddress(u.tenantId, u.username)) throw taken();
+    // --- end voice-sip-address ---
     try {
       await this.db.put({ pk: userPk(u.tenantId), sk: u.username, ...dropUndefined(user) } as UserItem, { ifNotExists: true });
     } catch (err) {
       if (err instanceof AppError && err.code === 'CONFLICT') throw new AppError('CONFLICT', `SIP user ${u.username} already exists`, { field: 'body/username' });
       throw err;
     }
+    // --- voice-sip-address: re-check after the write (an application claiming the name concurrently sees the user or we see it) ---
+    if (await this.applicationBySipAddress(u.tenantId, u.username)) {
+      await this.db.delete(userPk(u.tenantId), u.username);
+      throw taken();
+    }
+    // --- end voice-sip-address ---
     return user;
   }
+
+  // --- voice-sip-address ---
+  async applicationBySipAddress(tenantId: string, name: string): Promise<string | undefined> {
+    const item = await this.db.get<SipAddressItem>(sipAddressPk(tenantId), name);
+    return item?.applicationId;
+  }
+  // --- end voice-sip-address ---
 
   async getUser(tenantId: string, username: string): Promise<SipUser | undefined> {
     const item = await this.db.get<UserItem>(userPk(tenantId), username);

@@ -4,6 +4,8 @@
  *   tenant's numbers; its destination decides: a SIP user's registered devices, a WebRTC identity, or a trunk.
  * - From a device: a SIP user of the same tenant by name (its registered devices; 404 unknown user, 480 not
  *   registered), one of the tenant's own numbers (as if it came in), or else the PSTN through least-cost routing.
+ * - Either caller, a called user part that is not a number (nor, from a device, a SIP user): a SIP address of one
+ *   of the tenant's voice applications (`sipAddresses`) runs that application; else 404.
  */
 import type { Destination, SipRepository } from '../../core/storage/sip-types.js';
 import type { Caller } from '../auth/admission.js';
@@ -33,6 +35,7 @@ export class CallRouter {
     const called = userOf(r.requestUri);
     const callerUser = userOf(r.fromUri);
     if (caller.kind === 'carrier') {
+      if (!isNumberLike(called)) return this.sipAddress(caller.tenantId, called); // voice-sip-address
       const e164 = toE164(called, caller.trunk.countryCode);
       if (!e164) return { kind: 'reject', status: 404, reason: 'Not Found' };
       const number = await this.repo.tenantByNumber(e164);
@@ -43,7 +46,7 @@ export class CallRouter {
     // Device.
     const user = await this.repo.getUser(caller.tenantId, called);
     if (user) return this.toDestination(caller.tenantId, { type: 'sip-user', username: user.username }, { ...r, fromUser: caller.user.username });
-    if (!isNumberLike(called)) return { kind: 'reject', status: 404, reason: 'Not Found' };
+    if (!isNumberLike(called)) return this.sipAddress(caller.tenantId, called); // voice-sip-address
     const e164 = toE164(called);
     if (!e164) return { kind: 'reject', status: 404, reason: 'Not Found' };
     const own = await this.repo.tenantByNumber(e164);
@@ -54,6 +57,14 @@ export class CallRouter {
     if (targets.length === 0) return { kind: 'reject', status: 503, reason: 'No Route Available' };
     return { kind: 'targets', direction: 'outbound', targets, calledE164: e164 };
   }
+
+  // --- voice-sip-address: `sip:support@<tenant domain>` → the voice application with that SIP address, else 404 ---
+  private async sipAddress(tenantId: string, called: string): Promise<RouteDecision> {
+    const applicationId = called && this.repo.applicationBySipAddress ? await this.repo.applicationBySipAddress(tenantId, called) : undefined;
+    if (!applicationId) return { kind: 'reject', status: 404, reason: 'Not Found' };
+    return { kind: 'application', destination: { applicationId } };
+  }
+  // --- end voice-sip-address ---
 
   private async toDestination(tenantId: string, d: Destination, r: RouteRequest & { fromUser: string; e164?: string }): Promise<RouteDecision> {
     switch (d.type) {

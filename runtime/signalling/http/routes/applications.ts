@@ -39,9 +39,9 @@ export async function applicationRoutes(app: Http, services: Services): Promise<
         tags: ['voice'],
         summary: 'Create a voice application',
         description:
-          'An application is what runs on a call: a webhook `url` that returns call-control documents (signed POSTs, docs/webhooks.md) or an inline `document`. Map numbers to it with `PUT /v1/numbers/{e164}` `{ destination: { type: "application", applicationId } }`, or originate calls with it (`POST /v1/calls`). Supports `Idempotency-Key`.',
+          'An application is what runs on a call: a webhook `url` that returns call-control documents (signed POSTs, docs/webhooks.md) or an inline `document`. Map numbers to it with `PUT /v1/numbers/{e164}` `{ destination: { type: "application", applicationId } }`, or originate calls with it (`POST /v1/calls`). `sipAddresses: ["support"]` makes `sip:support@<tenant SIP domain>` run it (409 `SIP_ADDRESS_TAKEN` when another application has the address, 409 `SIP_ADDRESS_IS_SIP_USER` when a SIP user has the name). Supports `Idempotency-Key`.',
         body: refify(CreateApplicationRequest),
-        response: { 201: refify(ApplicationDto), ...errorResponses, 422: { $ref: 'ErrorBody#' } },
+        response: { 201: refify(ApplicationDto), ...errorResponses, 409: { $ref: 'ErrorBody#' }, 422: { $ref: 'ErrorBody#' } },
       },
     },
     async (req, reply) => {
@@ -76,10 +76,10 @@ export async function applicationRoutes(app: Http, services: Services): Promise<
       schema: {
         tags: ['voice'],
         summary: 'Replace a voice application',
-        description: 'Calls already running keep the document they fetched; new calls use the new definition.',
+        description: 'Calls already running keep the document they fetched; new calls use the new definition. SIP addresses left out are released; new ones are checked as on creation (409 `SIP_ADDRESS_TAKEN` / `SIP_ADDRESS_IS_SIP_USER`).',
         params: AppParams,
         body: refify(UpdateApplicationRequest),
-        response: { 200: refify(ApplicationDto), ...errorResponses },
+        response: { 200: refify(ApplicationDto), ...errorResponses, 409: { $ref: 'ErrorBody#' } },
       },
     },
     async (req) => {
@@ -96,7 +96,7 @@ export async function applicationRoutes(app: Http, services: Services): Promise<
       schema: {
         tags: ['voice'],
         summary: 'Delete a voice application',
-        description: 'Refused (409 CONFLICT) while numbers are mapped to it: map them elsewhere first.',
+        description: 'Refused (409 CONFLICT) while numbers are mapped to it: map them elsewhere first. Its SIP addresses are released.',
         params: AppParams,
         response: { 204: NoContent, ...errorResponses, 409: { $ref: 'ErrorBody#' } },
       },

@@ -79,7 +79,9 @@ export async function sipRoutes(app: Http, services: Services): Promise<void> {
       schema: {
         tags: ['sip'],
         summary: 'Create a SIP user',
-        description: 'Supports `Idempotency-Key`. The password is stored only as the digest HA1 (realm = the SIP domain) and never returned.',
+        description:
+          'Supports `Idempotency-Key`. The password is stored only as the digest HA1 (realm = the SIP domain) and never returned. ' +
+          '409 `SIP_USERNAME_IS_SIP_ADDRESS` when the name is a SIP address of a voice application (`sipAddresses`).', // voice-sip-address
         body: CreateSipUserRequest,
         response: { 201: SipUserDto, ...errorResponses, ...conflict, 422: { $ref: 'ErrorBody#' } },
       },
