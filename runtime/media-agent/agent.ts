@@ -22,6 +22,8 @@ export interface MediaAgentDeps {
   capacity: number;
   heartbeatSeconds: number;
   log: Logger;
+  /** Base URL of this node's play-source endpoint (play-sources.ts), advertised in the heartbeat. */
+  playSourcesUrl?: string;
   /** Extra periodic jobs (recording upload, …). */
   tasks?: AgentTask[];
 }
@@ -46,7 +48,7 @@ export async function startMediaAgent(d: MediaAgentDeps): Promise<MediaAgent> {
     try {
       lastSessions = await d.node.activeSessions();
       await d.repo.heartbeatMediaNode(
-        { id: d.nodeId, ngHost: d.advertise.host, ngPort: d.advertise.port, activeSessions: lastSessions, capacity: d.capacity },
+        { id: d.nodeId, ngHost: d.advertise.host, ngPort: d.advertise.port, activeSessions: lastSessions, capacity: d.capacity, ...(d.playSourcesUrl ? { playSourcesUrl: d.playSourcesUrl } : {}) },
         Math.ceil(d.heartbeatSeconds * 3),
       );
       if (healthy !== true) d.log.info({ node: d.nodeId, ng: `${d.advertise.host}:${d.advertise.port}` }, 'media node heartbeating');

@@ -2,7 +2,7 @@
  * The media agent's config (`/etc/cpaas/media-agent.json` on AWS). One agent runs beside each rtpengine.
  */
 import { Type, type Static } from 'typebox';
-import { AwsConfig, LogLevel } from '../core/config/common.js';
+import { AwsConfig, LogLevel, SecretRef } from '../core/config/common.js';
 
 export const MediaAgentConfig = Type.Object(
   {
@@ -61,6 +61,24 @@ export const MediaAgentConfig = Type.Object(
       ),
     ),
     // --- end recordings ---
+    /**
+     * Play sources resolved on this node (docs/recordings.md § Playback on AWS): `POST /v1/play-sources` for the
+     * SBCs, advertised in the heartbeat as `playSourcesUrl`; absent = off (SBCs resolve locally, npm start).
+     */
+    playSources: Type.Optional(Type.Object({
+      /** Bind address (default: the advertised private address). */
+      host: Type.Optional(Type.String()),
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 9470 }),
+      /** Required in x-cpaas-gateway-secret (the gateway secret on AWS). */
+      secret: SecretRef,
+      /** Media-library cache and tone/URL files; must be readable by rtpengine. */
+      cacheDir: Type.String({ default: '/var/spool/cpaas/play/media-cache' }),
+      tmpDir: Type.String({ default: '/var/spool/cpaas/play/tmp' }),
+      maxUrlBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+      allowPrivateUrls: Type.Boolean({ default: false }),
+      /** Files the SBC did not DELETE are removed after max(ttlSeconds, duration + 60 s). */
+      ttlSeconds: Type.Integer({ minimum: 10, default: 900 }),
+    }, { additionalProperties: false })),
     /** Prometheus `GET /metrics` of the agent (recording spool depth, uploads, failures, bytes); absent = off. */
     metrics: Type.Optional(Type.Object({ host: Type.String({ default: '0.0.0.0' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }) }, { additionalProperties: false })),
   },

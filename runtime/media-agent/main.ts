@@ -6,7 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig } from '../core/config/load.js';
 import { createLogger } from '../core/logging.js';
-import { createAwsClients } from '../core/aws/clients.js';
+import { createAwsClients, resolveSecret } from '../core/aws/clients.js';
 import { systemClock } from '../core/clock.js';
 import { createSipRepository } from '../sbc/repository.js';
 import { RtpEngineNode } from '../sbc/media/rtpengine.js';
@@ -19,6 +19,8 @@ import { MetricsRegistry } from '../core/metrics.js'; // recordings
 import { WebhookSender } from '../core/webhooks.js'; // recordings
 import { RecordingPipeline } from './recordings/pipeline.js'; // recordings
 import { startMetricsServer } from './metrics-server.js';
+import { MediaLibrary } from '../core/storage/media-library.js'; // play sources
+import { startPlaySourceServer } from './play-sources.js'; // play sources
 
 const config = loadConfig(MediaAgentConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/media-agent.json',
@@ -38,6 +40,26 @@ const ngHost = config.rtpengine.ngHost === '0.0.0.0' ? '127.0.0.1' : config.rtpe
 const advertiseHost = config.advertiseHost ?? (config.rtpengine.ngHost === '0.0.0.0' ? privateIpv4() : config.rtpengine.ngHost);
 const nodeId = config.nodeId ?? hostname();
 
+// --- play sources (docs/recordings.md § Playback on AWS): tones/URLs/library files resolved beside rtpengine ---
+const playSources = config.playSources
+  ? await startPlaySourceServer({
+    host: config.playSources.host ?? advertiseHost,
+    port: config.playSources.port,
+    advertiseHost,
+    secret: await resolveSecret(aws.secrets, config.playSources.secret, 'playSources.secret'),
+    ttlSeconds: config.playSources.ttlSeconds,
+    deps: {
+      cacheDir: config.playSources.cacheDir,
+      tmpDir: config.playSources.tmpDir,
+      maxUrlBytes: config.playSources.maxUrlBytes,
+      allowPrivateUrls: config.playSources.allowPrivateUrls,
+      library: new MediaLibrary(aws.s3, config.recordingsBucket ?? config.recordings?.bucket ?? 'cpaas-recordings'),
+    },
+    log: log.child({ component: 'play-sources' }),
+  })
+  : undefined;
+if (playSources) log.info({ url: playSources.url }, 'play-source endpoint listening');
+// --- end play sources ---
 const node = await RtpEngineNode.connect({ id: nodeId, target: { host: ngHost, port: config.rtpengine.ngPort }, timeoutMs: config.rtpengine.timeoutMs, log });
 const agent = await startMediaAgent({
   node,
@@ -46,6 +68,7 @@ const agent = await startMediaAgent({
   advertise: { host: advertiseHost, port: config.rtpengine.ngPort },
   capacity: config.capacity,
   heartbeatSeconds: config.heartbeatSeconds,
+  ...(playSources ? { playSourcesUrl: playSources.url } : {}), // play sources
   log,
 });
 
@@ -90,6 +113,7 @@ closeWithGrace({ delay: 5_000 }, async ({ err, signal }) => {
   else log.info({ signal }, 'shutting down');
   await agent.stop();
   await metricsServer?.close();
+  await playSources?.close(); // play sources
   await recordings?.pipeline.stop(); // recordings
   recordings?.webhooks.close(); // recordings
   node.close();

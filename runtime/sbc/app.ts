@@ -413,6 +413,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     },
     ...(d.gateway ? { secret: d.gateway.secret } : {}),
     log, policy: recording, ...(d.mediaServices ? { options: d.mediaServices } : {}),
+    mediaNodes: () => repo.mediaNodes(), // media-services: agents' play-source endpoints (docs/recordings.md § Playback on AWS)
   });
   if (gateway) gateway.recordingController = mediaServices.record;
   // --- end recording ---

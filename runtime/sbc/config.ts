@@ -40,6 +40,9 @@ export const SbcConfig = Type.Object(
       maxUrlBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
       /** Allow play URLs that resolve to private/loopback addresses (off: no SSRF into the VPC). */
       allowPrivateUrls: Type.Boolean({ default: false }),
+      /** 'media-node': sources are resolved by the media agent beside rtpengine (AWS); 'local' (default): here, unless the node advertises an agent. */
+      resolveOn: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('media-node')])),
+      agentTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000 })),
     }, { additionalProperties: false })),
     // --- end media-services ---
     /** drachtio-server (or the project's SIP engine) admin connection. */

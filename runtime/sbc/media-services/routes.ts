@@ -21,7 +21,8 @@ import type { MediaSession } from '../media/rtpengine.js';
 import { secretMatches } from '../gateway/gateway.js';
 import { GATEWAY_SECRET_HEADER } from '../gateway/notifier.js';
 import type { RecordableCall } from '../recording/recording.js';
-import { resolvePlaySource, type ResolvedPlaySource } from './sources.js';
+import type { ResolvedPlaySource } from './sources.js';
+import { PlaySourceResolver } from './remote.js';
 
 export type Legs = 'caller' | 'callee' | 'both';
 const LegsSchema = Type.Union([Type.Literal('caller'), Type.Literal('callee'), Type.Literal('both')]);
@@ -54,12 +55,17 @@ interface Playing {
 export class CallPlayer {
   private readonly playing = new WeakMap<MediaSession, Playing>();
 
-  constructor(private readonly log: Logger) {}
+  private readonly resolver: PlaySourceResolver;
+
+  /** `resolver`: where sources become files rtpengine can open (default: this host, remote.ts). */
+  constructor(private readonly log: Logger, resolver?: PlaySourceResolver) {
+    this.resolver = resolver ?? new PlaySourceResolver({ log });
+  }
 
   async play(call: RecordableCall, source: PlaySource, legs: Legs = 'both'): Promise<{ durationMs: number; legs: Legs }> {
     const sides = sidesOf(legs);
     await this.stop(call.media).catch(() => undefined);
-    const file = await resolvePlaySource(source, { tenantId: call.tenantId });
+    const file = await this.resolver.resolve(call.media.node.id, source, call.tenantId);
     let durationMs = file.durationMs;
     try {
       for (const side of sides) {
@@ -121,11 +127,13 @@ export interface MediaServiceDeps {
   secret?: string;
   log: Logger;
   player?: CallPlayer;
+  /** Where play sources are resolved (remote.ts); default: this host. */
+  resolver?: PlaySourceResolver;
 }
 
 /** Mounts play/stop/dtmf on the control server; returns the player (the recording endpoint's announcement uses it). */
 export function mountMediaServiceRoutes(control: ControlServer, d: MediaServiceDeps): CallPlayer {
-  const player = d.player ?? new CallPlayer(d.log);
+  const player = d.player ?? new CallPlayer(d.log, d.resolver);
   const callOf = (req: ControlRequest, tenantId: string | null | undefined): RecordableCall => {
     if (d.secret && !secretMatches(req.headers[GATEWAY_SECRET_HEADER], d.secret)) throw AppError.unauthenticated('bad or missing control secret');
     const callId = req.params.callId ?? '';
