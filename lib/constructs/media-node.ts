@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { TierSize } from '../config/deployment-config.js';
@@ -17,6 +18,10 @@ export const RTPENGINE_TABLE = 0;
 const SPOOL_DIR = '/var/spool/cpaas/recordings';
 /** The media agent's own spool (WAVs and journals until S3 confirms); on the instance's persistent root volume. */
 const AGENT_SPOOL_DIR = '/var/spool/cpaas/agent';
+/** The agent's play-source files (library cache, tones, fetched URLs) that rtpengine (root) opens for playMedia. */
+const PLAY_DIR = '/var/spool/cpaas/play';
+/** The media agent's private play-source endpoint (docs/recordings.md § Playback on AWS), reachable only from the SBC tier. */
+export const MEDIA_AGENT_PLAY_PORT = 9470;
 
 export interface MediaNodeProps {
   readonly vpc: ec2.IVpc;
@@ -30,6 +35,11 @@ export interface MediaNodeProps {
   readonly recordingsNagName: string;
   readonly drainTimeout: Duration;
   readonly notificationsTopic: sns.ITopic;
+  /**
+   * Shared secret of the agent's play-source endpoint (the gateway secret: the SBC already sends it in
+   * x-cpaas-gateway-secret). Without it the endpoint is off and SBCs could not play into calls.
+   */
+  readonly playSourcesSecret?: secretsmanager.ISecret;
 }
 
 /**
@@ -51,10 +61,15 @@ export class MediaNode extends Construct implements ec2.IConnectable {
       aws: { region: Stack.of(this).region },
       tableName: props.table.tableName,
       recordingsBucket: props.recordings.bucketName,
-      rtpengine: { ngPort: RTPENGINE_NG_PORT, httpUrl: `http://127.0.0.1:${RTPENGINE_HTTP_PORT}`, spoolDir: SPOOL_DIR },
+      // rtpengine-start.sh binds ng to the instance's private address (not loopback): 'auto' = that address.
+      rtpengine: { ngHost: 'auto', ngPort: RTPENGINE_NG_PORT, httpUrl: `http://127.0.0.1:${RTPENGINE_HTTP_PORT}`, spoolDir: SPOOL_DIR },
       heartbeatSeconds: 5,
       // The same pcap pipeline as on one machine (rtpengine --recording-method=pcap; see docs/recordings.md).
       recordings: { dir: SPOOL_DIR, spoolDir: AGENT_SPOOL_DIR, bucket: props.recordings.bucketName },
+      // Play sources resolved beside rtpengine (tones, URLs, media library `media/`), advertised in the heartbeat.
+      ...(props.playSourcesSecret
+        ? { playSources: { port: MEDIA_AGENT_PLAY_PORT, secret: { arn: props.playSourcesSecret.secretArn }, cacheDir: `${PLAY_DIR}/media-cache`, tmpDir: `${PLAY_DIR}/tmp`, maxUrlBytes: 10 * 1024 * 1024, allowPrivateUrls: false } }
+        : {}),
     };
     const tierInit: ec2.InitElement[] = [
       ec2.InitFile.fromString(
@@ -85,7 +100,7 @@ export class MediaNode extends Construct implements ec2.IConnectable {
         config: this.config,
         after: ['rtpengine-cpaas.service'],
         // rtpengine (started first) creates both spool directories; ReadWritePaths needs them to exist.
-        unitExtra: `ReadWritePaths=${SPOOL_DIR} ${AGENT_SPOOL_DIR}\nSupplementaryGroups=root`,
+        unitExtra: `ExecStartPre=+/usr/bin/install -d -o cpaas -g cpaas -m 0750 ${PLAY_DIR}\nReadWritePaths=${SPOOL_DIR} ${AGENT_SPOOL_DIR} -${PLAY_DIR}\nSupplementaryGroups=root`,
       },
       tierInit,
       logFiles: ['rtpengine'],
@@ -102,8 +117,11 @@ export class MediaNode extends Construct implements ec2.IConnectable {
     this.connections = this.host.connections;
     props.table.grantReadWriteData(this.host.role);
     props.recordings.grantPut(this.host.role);
-    // HeadObject before and after an upload (size + checksum) and the start-up sweep of stale multipart uploads.
-    props.recordings.grantRead(this.host.role);
+    // HeadObject before and after an upload (size + checksum) and the start-up sweep of stale multipart uploads
+    // (recordings/), and the tenants' media library (media/) for play sources: read by prefix only.
+    props.recordings.grantRead(this.host.role, 'recordings/*');
+    props.recordings.grantRead(this.host.role, 'media/*');
+    props.playSourcesSecret?.grantRead(this.host.role);
     this.host.acknowledgeGrantWildcards([`Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${props.table.tableName}/index/*`], 'table.grantReadWriteData: media-node registry heartbeats via gsi1.');
     this.host.acknowledgeGrantWildcards(
       ['Action::s3:Abort*', `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/*`],
@@ -111,7 +129,11 @@ export class MediaNode extends Construct implements ec2.IConnectable {
     );
     this.host.acknowledgeGrantWildcards(
       ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'],
-      'recordings.grantRead: HeadObject checks of uploaded recordings and ListMultipartUploads for the stale-upload sweep.',
+      'recordings.grantRead: HeadObject checks of uploaded recordings and ListMultipartUploads for the stale-upload sweep; GetObject of media-library files (play sources).',
+    );
+    this.host.acknowledgeGrantWildcards(
+      [`Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/recordings/*`, `Resource::arn:<AWS::Partition>:s3:::${props.recordingsNagName}/media/*`],
+      'recordings.grantRead by prefix: recording objects (recordings/) and media-library files (media/) are keyed per tenant and id.',
     );
 
     this.connections.allowFrom(ec2.Peer.anyIpv4(), ec2.Port.udpRange(RTP_PORT_MIN, RTP_PORT_MAX), 'RTP/RTCP media from any peer (carriers, phones, browsers)');
@@ -138,8 +160,10 @@ export class MediaNode extends Construct implements ec2.IConnectable {
     this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
   }
 
-  /** Lets the SBC tier drive rtpengine over ng. */
+  /** Lets the SBC tier drive rtpengine over ng (and reach the agent's play-source endpoint). */
   allowControlFrom(peer: ec2.IConnectable): void {
     this.connections.allowFrom(peer, ec2.Port.udp(RTPENGINE_NG_PORT), 'rtpengine ng control from the SBC');
+    // Play sources resolved on this node (docs/recordings.md § Playback on AWS); only when the endpoint is on.
+    if (this.config.playSources) this.connections.allowFrom(peer, ec2.Port.tcp(MEDIA_AGENT_PLAY_PORT), 'media agent play-source endpoint from the SBC');
   }
 }

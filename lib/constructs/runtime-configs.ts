@@ -30,7 +30,7 @@ export interface SbcConfig {
     mail?: { from: string; configurationSet?: string };
   };
   /** Play sources: media library cache (`media/`) and tone/URL files. */
-  mediaServices: { cacheDir: string; tmpDir: string; maxUrlBytes: number; allowPrivateUrls: boolean };
+  mediaServices: { cacheDir: string; tmpDir: string; maxUrlBytes: number; allowPrivateUrls: boolean; resolveOn?: 'local' | 'media-node' };
 }
 
 export interface MediaAgentConfig {
@@ -38,8 +38,10 @@ export interface MediaAgentConfig {
   aws: { region: string };
   tableName: string;
   recordingsBucket: string;
-  rtpengine: { ngPort: number; httpUrl: string; spoolDir: string };
+  rtpengine: { ngHost?: string; ngPort: number; httpUrl: string; spoolDir: string };
   heartbeatSeconds: number;
+  /** Play sources resolved on the media node for the SBCs' playMedia (docs/recordings.md § Playback on AWS). */
+  playSources?: { port: number; secret: { arn: string }; cacheDir: string; tmpDir: string; maxUrlBytes: number; allowPrivateUrls: boolean };
   /** Recording pipeline: rtpengine's pcap dir → WAV → S3 → metadata → signed webhook (docs/recordings.md). */
   recordings?: { dir: string; spoolDir: string; bucket: string };
 }

@@ -96,7 +96,11 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
           ? { mail: { from: props.mail.fromAddress, configurationSet: props.mail.configurationSet.configurationSetName } }
           : {}),
       },
-      mediaServices: { cacheDir: MEDIA_CACHE_DIR, tmpDir: PLAY_TMP_DIR, maxUrlBytes: 10 * 1024 * 1024, allowPrivateUrls: false },
+      mediaServices: {
+        cacheDir: MEDIA_CACHE_DIR, tmpDir: PLAY_TMP_DIR, maxUrlBytes: 10 * 1024 * 1024, allowPrivateUrls: false,
+        // rtpengine runs on the media tier: its media agent resolves play sources (x-cpaas-gateway-secret = the gateway secret).
+        ...(props.gateway ? { resolveOn: 'media-node' as const } : {}),
+      },
     };
     const tierInit: ec2.InitElement[] = [
       ec2.InitFile.fromString(

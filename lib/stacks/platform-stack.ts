@@ -88,6 +88,7 @@ export class PlatformStack extends Stack {
     this.media = new MediaNode(this, 'Media', {
       vpc, size: config.tiers.media, logLevel: config.logLevel, logRetention, logGroupPrefix,
       table, recordings, recordingsNagName, drainTimeout, notificationsTopic: topic,
+      playSourcesSecret: gatewaySecret, // media-services: the agent's play-source endpoint (docs/recordings.md § Playback on AWS)
     });
     this.sbc = new SipBorderController(this, 'Sbc', {
       vpc, size: config.tiers.sbc, logLevel: config.logLevel, logRetention, logGroupPrefix,

@@ -13,7 +13,7 @@ export const MediaAgentConfig = Type.Object(
     recordingsBucket: Type.Optional(Type.String()),
     rtpengine: Type.Object(
       {
-        /** ng address the agent talks to (local rtpengine). */
+        /** ng address the agent talks to (local rtpengine); 'auto' = this host's first private IPv4 (AWS). */
         ngHost: Type.String({ default: '127.0.0.1' }),
         ngPort: Type.Integer({ minimum: 1, maximum: 65535, default: 22222 }),
         /** rtpengine's --listen-http base URL (metrics / CLI); unused by the heartbeat. */

@@ -36,8 +36,9 @@ function privateIpv4(): string {
   }
   return '127.0.0.1';
 }
-const ngHost = config.rtpengine.ngHost === '0.0.0.0' ? '127.0.0.1' : config.rtpengine.ngHost;
-const advertiseHost = config.advertiseHost ?? (config.rtpengine.ngHost === '0.0.0.0' ? privateIpv4() : config.rtpengine.ngHost);
+// 'auto': rtpengine listens on this host's private address (AWS media nodes, rtpengine-start.sh).
+const ngHost = config.rtpengine.ngHost === '0.0.0.0' ? '127.0.0.1' : config.rtpengine.ngHost === 'auto' ? privateIpv4() : config.rtpengine.ngHost;
+const advertiseHost = config.advertiseHost ?? (config.rtpengine.ngHost === '0.0.0.0' ? privateIpv4() : ngHost);
 const nodeId = config.nodeId ?? hostname();
 
 // --- play sources (docs/recordings.md § Playback on AWS): tones/URLs/library files resolved beside rtpengine ---

@@ -9,6 +9,7 @@ import {
 import { DataStack } from '../../lib/stacks/data-stack.js';
 import { PlatformStack } from '../../lib/stacks/platform-stack.js';
 import { ORIGIN_VERIFY_HEADER } from '../../lib/constructs/signalling-service.js';
+import { MEDIA_AGENT_PLAY_PORT } from '../../lib/constructs/media-node.js'; // media-services
 import { nagErrors, testApp, testConfig } from './support.js';
 
 let stack: PlatformStack;
@@ -274,3 +275,39 @@ describe('programmable voice wiring', () => {
   });
 });
 // --- end aws-wiring ---
+
+// --- media-services: play sources resolved on the media node (docs/recordings.md § Playback on AWS) ---
+describe('media agent play-source endpoint', () => {
+  const mediaStatements = () =>
+    Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('MediaHostRole'))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .map((s) => ({ actions: ([] as string[]).concat(s.Action), resources: ([] as unknown[]).concat(s.Resource).map((x) => JSON.stringify(x)) }));
+  const suffix = (r: string) => (/"(\/[^"]*)"\]\]\}$/.exec(r)?.[1] ?? '');
+
+  it('opens the agent port to the SBC tier only, over TCP', () => {
+    const rules = ingress().filter((r) => r.FromPort === MEDIA_AGENT_PLAY_PORT);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ IpProtocol: 'tcp', ToPort: MEDIA_AGENT_PLAY_PORT });
+    expect(rules[0]!.CidrIp).toBeUndefined();
+    expect(JSON.stringify(rules[0]!.SourceSecurityGroupId)).toContain('SbcHostSecurityGroup');
+    expect(JSON.stringify(rules[0]!.GroupId)).toContain('MediaHostSecurityGroup');
+  });
+
+  it('configures the agent endpoint with the gateway secret and the SBC to resolve on the media node', () => {
+    expect(stack.media.config.playSources).toMatchObject({ port: MEDIA_AGENT_PLAY_PORT, allowPrivateUrls: false, cacheDir: '/var/spool/cpaas/play/media-cache', tmpDir: '/var/spool/cpaas/play/tmp' });
+    expect(stack.resolve(stack.media.config.playSources!.secret.arn)).toEqual(stack.resolve(stack.sbc.config.gateway!.secret.arn));
+    expect(stack.media.config.rtpengine.ngHost).toBe('auto');
+    expect(stack.sbc.config.mediaServices.resolveOn).toBe('media-node');
+    expect(json).toContain('ExecStartPre=+/usr/bin/install -d -o cpaas -g cpaas -m 0750 /var/spool/cpaas/play');
+  });
+
+  it('lets the agent read the recordings bucket by prefix only (recordings/, media/) and the secret', () => {
+    const s3 = mediaStatements().filter((s) => s.actions.some((a) => a.startsWith('s3:GetObject')));
+    const objects = s3.flatMap((s) => s.resources.filter((r) => r.includes('-recordings-')).map(suffix)).filter(Boolean).sort();
+    expect(objects).toEqual(['/media/*', '/recordings/*']); // never the whole bucket's objects
+    const secrets = mediaStatements().filter((s) => s.actions.includes('secretsmanager:GetSecretValue'));
+    expect(secrets.flatMap((s) => s.resources).some((r) => r.includes('GatewaySecret'))).toBe(true);
+  });
+});
+// --- end media-services ---

@@ -58,6 +58,17 @@ describe('instance configs written by the CDK app', () => {
   it('media-agent.json passes the media agent schema', () => {
     expect(() => parseConfig(MediaAgentConfig, detoken(stack.resolve(stack.media.config)), 'media-agent.json')).not.toThrow();
   });
+  // --- media-services: play sources resolved on the media node (docs/recordings.md § Playback on AWS) ---
+  it('media-agent.json turns the play-source endpoint on (secret by ARN, dirs rtpengine reads) and sbc.json resolves there', () => {
+    const agent = parseConfig(MediaAgentConfig, detoken(stack.resolve(stack.media.config)), 'media-agent.json');
+    expect(agent.playSources).toMatchObject({ port: 9470, secret: { arn: expect.stringMatching(/^arn:aws:secretsmanager:/) }, ttlSeconds: 900, allowPrivateUrls: false });
+    expect(agent.playSources!.secret.value).toBeUndefined();
+    expect(agent.rtpengine.ngHost).toBe('auto');
+    const sbc = parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json');
+    expect(sbc.mediaServices?.resolveOn).toBe('media-node');
+    expect(sbc.gateway?.secret.arn).toBeTruthy(); // the header secret the SBC sends to the agent
+  });
+  // --- end media-services ---
   // --- aws-wiring ---
   it('sbc.json turns programmable voice on with prefix storage, and main.ts can build the voice features from it', () => {
     const sbc = parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json');
