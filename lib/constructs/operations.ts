@@ -115,9 +115,13 @@ export class Operations extends Construct {
   sbcExtras(): Pick<TierMonitoring, 'widgets' | 'alarms'> {
     const failed = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'CallsFailed', dimensionsMap: { service: 'sbc' }, statistic: 'Sum', period: Duration.minutes(5) });
     const started = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'CallsStarted', dimensionsMap: { service: 'sbc' }, statistic: 'Sum', period: Duration.minutes(5) });
+    const voiceErrors = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'VoiceAppErrors', dimensionsMap: { service: 'sbc' }, statistic: 'Sum', period: Duration.minutes(5) });
     return {
-      widgets: [new cloudwatch.GraphWidget({ title: 'Calls started / failed', left: [started, failed], width: 24 })],
-      alarms: [failed.createAlarm(this, 'SbcCallFailures', { threshold: 20, evaluationPeriods: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, alarmDescription: 'SBC: more than 20 failed calls in 5 minutes' })],
+      widgets: [new cloudwatch.GraphWidget({ title: 'Calls started / failed / voice application errors', left: [started, failed, voiceErrors], width: 24 })],
+      alarms: [
+        failed.createAlarm(this, 'SbcCallFailures', { threshold: 20, evaluationPeriods: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, alarmDescription: 'SBC: more than 20 failed calls in 5 minutes' }),
+        voiceErrors.createAlarm(this, 'VoiceAppErrors', { threshold: 10, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, alarmDescription: 'Programmable voice: more than 10 calls ended by a tenant application error (webhook timeout, invalid document, …) in 5 minutes; see cpaas_voice_app_errors_total{reason} and the SBC log' }),
+      ],
     };
   }
 

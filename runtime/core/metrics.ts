@@ -31,6 +31,13 @@ export class Counter extends Metric {
   get(labels?: Labels): number {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
+
+  /** Sum over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const v of this.values.values()) sum += v.value;
+    return sum;
+  }
   /** A handle with the label set resolved once, for hot paths. */
   bind(labels?: Labels): { inc(by?: number): void } {
     const k = labelKey(labels);

@@ -159,7 +159,7 @@ describe('operations', () => {
   it('has a dashboard per tier and alarms to an encrypted topic', () => {
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 4);
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    for (const metric of ['UnHealthyHostCount', 'HTTPCode_Target_5XX_Count', 'CPUUtilization', 'CallsFailed', 'disk_used_percent']) {
+    for (const metric of ['UnHealthyHostCount', 'HTTPCode_Target_5XX_Count', 'CPUUtilization', 'CallsFailed', 'VoiceAppErrors', 'disk_used_percent']) {
       t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, AlarmActions: Match.anyValue() });
     }
   });

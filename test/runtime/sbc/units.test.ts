@@ -129,6 +129,11 @@ describe('registrar contacts, DTMF, quality, EMF', () => {
     expect(doc).toMatchObject({ service: 'sbc', CallsStarted: 5, CallsFailed: 1, _aws: { CloudWatchMetrics: [{ Namespace: 'CPaaS', Dimensions: [['service']] }] } });
     expect(JSON.parse(sbcEmf(m, 0, prev)[0]!).CallsStarted).toBe(0);
     expect(m.registry.render()).toMatch(/^calls_started_total 5$/m);
+    // voice application errors: summed over reasons, as a delta (the VoiceAppErrors alarm)
+    m.registry.counter('cpaas_voice_app_errors_total', '').inc({ reason: 'timeout' }, 2);
+    m.registry.counter('cpaas_voice_app_errors_total', '').inc({ reason: 'invalid-document' });
+    expect(JSON.parse(sbcEmf(m, 0, prev)[0]!).VoiceAppErrors).toBe(3);
+    expect(JSON.parse(sbcEmf(m, 0, prev)[0]!).VoiceAppErrors).toBe(0);
   });
 });
 
