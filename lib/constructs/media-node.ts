@@ -93,7 +93,8 @@ export class MediaNode extends Construct implements ec2.IConnectable {
       subnetType: ec2.SubnetType.PUBLIC,
       logRetention: props.logRetention,
       logGroupPrefix: props.logGroupPrefix,
-      packages: ['linux-headers-cloud-amd64', 'rtpengine-daemon', 'rtpengine-kernel-dkms', 'rtpengine-iptables', 'iptables'],
+      // opus-tools: `opusenc` for the agent's `recordings.format: "ogg"` (runtime/media-agent/recordings/opus.ts)
+      packages: ['linux-headers-cloud-amd64', 'rtpengine-daemon', 'rtpengine-kernel-dkms', 'rtpengine-iptables', 'iptables', 'opus-tools'],
       service: {
         name: 'media-agent',
         entry: 'runtime/media-agent/main.ts',

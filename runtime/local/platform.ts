@@ -40,6 +40,8 @@ export interface LocalPlatformOptions {
     controlPort?: number;
     /** Tenants whose calls are recorded from the start ('*' = all); default none (recording on demand). */
     recordTenants?: string[];
+    /** consent: tenants whose recordings (policy ones once answered) start with the consent tone; default none. */
+    announceTenants?: string[];
     /** UDP range of the voice engine's RTP endpoints on the rtpengine host (default 41000–41999). */
     voiceRtp?: { minPort: number; maxPort: number }; // aws-wiring
   };
@@ -157,7 +159,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         ...(rtp ? { rtpengine: { ...rtp, host: rtp.host ?? sipHost } } : {}),
         control,
         gateway: { secret: secrets.gatewaySecret, signallingUrl: baseUrl.replace('//0.0.0.0:', '//127.0.0.1:') },
-        recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [] },
+        recordings: { dir: join(o.dataDir, 'recordings'), s3: aws.s3, bucket: config.recordings?.bucket ?? 'cpaas-recordings', tenants: o.sip?.recordTenants ?? [], ...(o.sip?.announceTenants ? { announceTenants: o.sip.announceTenants } : {}) }, // consent: announceTenants
         voicemail, // voicemail (docs/voicemail.md): the sink above
         ...(o.sip?.voiceRtp ? { voiceRtp: o.sip.voiceRtp } : {}), // aws-wiring
       });

@@ -320,6 +320,9 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       });
       if (mediaPolicy.transcode) callLog.info({ transcode: mediaPolicy.transcode }, 'transcoding toward the trunk codecs');
       // --- end media-services ---
+      // --- consent: a policy-recorded call announces the recording once answered (docs/recordings.md) ---
+      session.onAnswered(() => mediaServices.consentOnAnswer({ tenantId: caller.tenantId, media: session.media, parties: [userOf(fromUri), userOf(req.uri)] }, id));
+      // --- end consent ---
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
       // --- security: per-tenant max call duration ---
@@ -416,6 +419,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
     mediaNodes: () => repo.mediaNodes(), // media-services: agents' play-source endpoints (docs/recordings.md § Playback on AWS)
   });
   if (gateway) gateway.recordingController = mediaServices.record;
+  if (gateway) gateway.onOutboundAnswered = mediaServices.consentOnAnswer; // consent: browser → SIP calls
   // --- end recording ---
   // --- conferences (docs/conferences.md): /v1/conferences… on the control API; dialling in needs the voice engine ---
   mountConferenceRoutes(control, {

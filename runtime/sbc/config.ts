@@ -31,6 +31,12 @@ export const SbcConfig = Type.Object(
       rooms: Type.Optional(Type.Array(Type.String())),
       /** Tenants whose recordings start with the consent tone unless the request says otherwise. */
       announceTenants: Type.Optional(Type.Array(Type.String())),
+      // --- consent (docs/recordings.md § Consent announcement) ---
+      /** Every call recorded by the policy hears the consent tone once answered (else only `announceTenants`' calls). */
+      announcePolicy: Type.Optional(Type.Boolean()),
+      /** Delay between the answer and that announcement (default 1000 ms). */
+      announceDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+      // --- end consent ---
     }, { additionalProperties: false })),
     mediaServices: Type.Optional(Type.Object({
       /** Library files cached for rtpengine; must be readable by rtpengine (same host or shared mount). */

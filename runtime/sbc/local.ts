@@ -51,7 +51,7 @@ export interface LocalSipOptions {
    * Recording (docs/recordings.md): rtpengine writes pcaps under `<dir>/rtpengine`, the media agent's pipeline spools
    * under `<dir>/spool` and uploads to `bucket`; `tenants` are recorded from the start ('*' = all), others on demand.
    */
-  recordings?: { dir: string; s3: S3Client; bucket: string; tenants: string[] };
+  recordings?: { dir: string; s3: S3Client; bucket: string; tenants: string[]; announceTenants?: string[] /* consent */ };
   // --- voice (docs/voice.md): programmable voice is on in `npm start`; endpoints on rtpengine's host ---
   /** Voicemail storage for the built-in voicemail flow and `record { voicemail }` (settings() enables the flow). */
   voicemail?: VoiceOptions['voicemail'] & VoicemailSink;
@@ -168,7 +168,7 @@ export async function startLocalSipSide(o: LocalSipOptions): Promise<{ component
       },
       srf, localHost: sipHostFromHostports(hostports), repo, log, clock: systemClock, nonceSecret: secret,
       ...(o.gateway ? { gateway: { secret: o.gateway.secret, signallingUrl: o.gateway.signallingUrl, ringTimeoutSeconds: 30, transcode: 'prefer-opus' as const, allowExternalSipUris: false } } : {}),
-      ...(o.recordings ? { recording: { tenants: o.recordings.tenants } } : {}),
+      ...(o.recordings ? { recording: { tenants: o.recordings.tenants, ...(o.recordings.announceTenants ? { announceTenants: o.recordings.announceTenants } : {}) } } : {}), // consent: announceTenants
       // --- media-services (docs/recordings.md § Playback): media library in the recordings bucket, caches beside the spool ---
       ...(o.recordings && features.library ? { mediaServices: { library: features.library, cacheDir: join(o.recordings.dir, 'media-cache'), tmpDir: join(o.recordings.dir, 'play'), allowPrivateUrls: true } } : {}),
       // --- end media-services ---

@@ -311,3 +311,14 @@ describe('media agent play-source endpoint', () => {
   });
 });
 // --- end media-services ---
+
+// --- consent: the media node installs opus-tools (`opusenc`) for `recordings.format: "ogg"` ---
+describe('media node packages', () => {
+  it('installs rtpengine and opus-tools through cfn-init', () => {
+    const g = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup')).find(([id]) => id.startsWith('Media'))!;
+    const cmd = JSON.stringify(g[1].Metadata['AWS::CloudFormation::Init']);
+    const install = /apt-get [^"]*install -y -q --no-install-recommends ([^"]*)"/.exec(cmd)?.[1]?.split(' ') ?? [];
+    expect(install).toEqual(expect.arrayContaining(['rtpengine-daemon', 'opus-tools']));
+  });
+});
+// --- end consent ---

@@ -94,6 +94,13 @@ export class CallSession {
     this.endedCbs.push(cb);
   }
 
+  // --- consent: callbacks once both legs are up (policy recordings' consent announcement) ---
+  private readonly answeredCbs: Array<() => void> = [];
+  onAnswered(cb: () => void): void {
+    this.answeredCbs.push(cb);
+  }
+  // --- end consent ---
+
   /** Routes the call to the targets in order; never throws (failures answer A and clean up). */
   async connect(targets: DialTarget[]): Promise<void> {
     const d = this.deps;
@@ -209,6 +216,7 @@ export class CallSession {
     d.metrics.setupSeconds.observe((this.answeredAt - this.startedAt) / 1000);
     d.cdr.answered(this.info.tenantId, this.info.id, this.routeDetails());
     this.log.info({ target: this.target?.label }, 'call answered');
+    for (const cb of this.answeredCbs) cb(); // consent
     if (d.limits.maxCallSeconds > 0) {
       this.maxTimer = setTimeout(() => void this.hangup('local-hangup', 'max call duration'), d.limits.maxCallSeconds * 1000);
       this.maxTimer.unref();

@@ -24,6 +24,7 @@ import type { Logger } from '../../core/logging.js';
 import type { Clock } from '../../core/clock.js';
 import { isoTime } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import type { CallOwnershipHook } from '../ownership.js'; // sbc-cluster
 import { AppError, toAppError } from '../../core/errors.js';
 import type { HangupReason } from '../../core/protocol/events.js';
 import type { SipRepository } from '../../core/storage/sip-types.js';
@@ -74,6 +75,7 @@ export interface GatewayDeps {
   options: GatewayOptions;
   /** Which tenants record from the start (runtime/sbc/recording). */
   recording?: RecordingPolicy;
+  ownership?: CallOwnershipHook; // sbc-cluster: outbound calls registered before their id is returned
 }
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -215,6 +217,7 @@ class OutboundCall {
     this.log.info({ target: this.target?.label }, 'call answered');
     await d.notifier.send({ type: 'answered', ...this.owner, callId: this.id, sdp });
     if (!uac.connected) await this.end('remote-hangup', 'callee', 200);
+    else if (this.gw.onOutboundAnswered) { const r = this.gw.recordable(this.id); if (r) this.gw.onOutboundAnswered(r, this.id); } // consent
   }
 
   /** The browser vanished (watchdog): BYE with a Reason to the SIP party, call record closed as media-timeout. */
@@ -269,6 +272,7 @@ class OutboundCall {
     this.unwatch?.();
     const d = this.gw.deps;
     this.gw.calls.delete(this.id);
+    d.ownership?.release(this.id); // sbc-cluster
     const quality = await this.media.delete();
     d.cdr.ended(this.owner.tenantId, this.id, {
       ...(this.answeredAt ? { answeredAtMs: this.answeredAt } : {}), reason, endedBy: by, sipStatus,
@@ -345,6 +349,9 @@ export class Gateway {
     await this.recordingController(call, callId, c.recording ?? 'start', c.announce);
   }
   // --- end media-services ---
+  // --- consent: called when a browser → SIP call is answered (set by app.ts; policy recordings' announcement) ---
+  onOutboundAnswered?: (call: RecordableCall, callId: string) => void;
+  // --- end consent ---
 
   /** A browser-originated call for the recording endpoint (inbound ones are the SBC's own CallSessions). */
   recordable(callId: string): RecordableCall | undefined {
@@ -405,6 +412,7 @@ export class Gateway {
     }).catch((err: unknown) => log.warn({ err }, 'call record write failed'));
     const call = new OutboundCall(this, id, { tenantId: b.tenantId, identity: b.identity, socketId: b.socketId }, media, log);
     this.calls.set(id, call);
+    await d.ownership?.claim(id, b.tenantId); // sbc-cluster: before the id is usable through the control NLB
     log.info({ to: toLabel, targets: targets.length }, 'gateway call accepted');
     void call.place(targets, offer, from).catch((err: unknown) => {
       log.error({ err }, 'placing the call failed');

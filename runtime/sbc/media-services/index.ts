@@ -6,7 +6,7 @@
 import type { Logger } from '../../core/logging.js';
 import type { PlaySource } from '../../core/protocol/voice.js';
 import type { ControlServer } from '../control/server.js';
-import { mountRecordingRoutes, recordingController, type RecordableCall, type RecordingController, type RecordingPolicy } from '../recording/recording.js';
+import { mountRecordingRoutes, policyConsent, recordingController, type RecordableCall, type RecordingController, type RecordingPolicy } from '../recording/recording.js';
 import { consentAnnouncer, mountMediaServiceRoutes, type CallPlayer } from './routes.js';
 import { configurePlaySources, type PlaySourceDeps } from './sources.js';
 import { PlaySourceResolver } from './remote.js';
@@ -36,7 +36,12 @@ export function mountCallMediaServices(control: ControlServer, o: {
   options?: MediaServicesOptions;
   /** The media-node registry: agents' play-source URLs (absent: always local). */
   mediaNodes?: () => Promise<Array<Pick<MediaNode, 'id' | 'playSourcesUrl'>>>;
-}): { player: CallPlayer; record: RecordingController } {
+}): {
+  player: CallPlayer;
+  record: RecordingController;
+  /** Call when a call is answered: plays the consent announcement of a policy recording (recording.ts `policyConsent`). */
+  consentOnAnswer: (call: RecordableCall, callId: string) => void;
+} {
   if (o.options) {
     const { consentSource: _c, resolveOn: _r, agentTimeoutMs: _t, ...deps } = o.options;
     configurePlaySources(deps);
@@ -47,7 +52,9 @@ export function mountCallMediaServices(control: ControlServer, o: {
     ...(o.options?.resolveOn ? { resolveOn: o.options.resolveOn } : {}), ...(o.options?.agentTimeoutMs ? { timeoutMs: o.options.agentTimeoutMs } : {}),
   });
   const player = mountMediaServiceRoutes(control, { find: o.find, ...(o.secret ? { secret: o.secret } : {}), log, resolver });
-  const record = recordingController({ log: o.log.child({ component: 'recording' }), policy: o.policy, announce: consentAnnouncer(player, o.options?.consentSource) });
+  const announce = consentAnnouncer(player, o.options?.consentSource);
+  const record = recordingController({ log: o.log.child({ component: 'recording' }), policy: o.policy, announce });
   mountRecordingRoutes(control, { find: o.find, ...(o.secret ? { secret: o.secret } : {}), log: o.log.child({ component: 'recording' }), controller: record });
-  return { player, record };
+  const consentOnAnswer = policyConsent({ log: o.log.child({ component: 'recording' }), policy: o.policy, announce });
+  return { player, record, consentOnAnswer };
 }

@@ -31,6 +31,13 @@ export interface RecordingOptions {
   rooms?: string[];
   /** Tenants whose recordings start with the consent announcement even when the request does not ask for it. */
   announceTenants?: string[];
+  /**
+   * Consent for policy recordings: a call recorded by the policy (tenants, trunk `record`, rooms) hears the consent
+   * announcement once it is answered when its tenant is in `announceTenants`, or always with `announcePolicy: true`.
+   */
+  announcePolicy?: boolean;
+  /** Delay between the answer and the announcement of a policy-recorded call, so RTP flows both ways (default 1000 ms). */
+  announceDelayMs?: number;
 }
 
 /** What is known about a call when the policy is applied. */
@@ -56,11 +63,22 @@ export class RecordingPolicy {
     return a.includes('*') || a.includes(tenantId);
   }
 
+  /** A call recorded by the policy announces it once answered (tenant in `announceTenants`, or `announcePolicy`). */
+  announcesPolicyRecording(tenantId: string): boolean {
+    return !!this.o.announcePolicy || this.announcesByDefault(tenantId);
+  }
+
+  get announceDelayMs(): number {
+    return this.o.announceDelayMs ?? 1000;
+  }
+
   /** Arms `media` so its offers record the call, when the policy says so. */
   apply(media: MediaSession, tenantId: string, callId: string, parties: string[], ctx: RecordingContext = {}): void {
     if (this.recordsByDefault(tenantId, ctx)) {
       media.record = { metadata: recordingMetadata(tenantId, callId, parties) };
-      stateOf(media).state = 'recording';
+      const s = stateOf(media);
+      s.state = 'recording';
+      s.byPolicy = true;
     }
   }
 }
@@ -79,6 +97,10 @@ interface CallRecordingState {
   state: RecordingState;
   /** Paused stretches, epoch ms; the last one is open while paused. */
   paused: Array<{ from: number; to?: number }>;
+  /** Recorded from the first offer by the policy (consent announced at answer, `policyConsent`). */
+  byPolicy?: boolean;
+  /** The consent announcement was played (or is scheduled) for this call. */
+  announced?: boolean;
 }
 
 const states = new WeakMap<MediaSession, CallRecordingState>();
@@ -165,10 +187,33 @@ export function recordingController(o: { log: Logger; policy?: RecordingPolicy; 
     const announce = announceWanted ?? o.policy?.announcesByDefault(call.tenantId) ?? false;
     let announced = false;
     if (announce && o.announce && (action === 'start' || action === 'resume') && before !== state) {
+      stateOf(call.media).announced = true;
       await o.announce(call, callId).then(() => (announced = true)).catch((err: unknown) => o.log.warn({ err, callId }, 'consent announcement failed'));
     }
     o.log.info({ callId, tenantId: call.tenantId, action, state, announced }, 'recording changed');
     return { callId, recording: state === 'recording' || state === 'paused', state, announced };
+  };
+}
+
+/**
+ * The consent announcement of policy recordings (docs/recordings.md § Consent announcement): call the returned
+ * function when a call is answered (SIP B2BUA calls: CallSession `onAnswered`; browser → SIP gateway calls: the SIP
+ * side's 200). When the policy recorded the call from its first offer, it is still recording, and the tenant is in
+ * `announceTenants` (or `announcePolicy` is set), `announce` plays to both parties after `announceDelayMs` — rtpengine's
+ * `playMedia` needs the answered call with RTP flowing. Once per call; failures are logged, never thrown.
+ */
+export function policyConsent(o: { log: Logger; policy: RecordingPolicy; announce: (call: RecordableCall, callId: string) => Promise<void> }): (call: RecordableCall, callId: string) => void {
+  return (call, callId) => {
+    const s = stateOf(call.media);
+    if (!s.byPolicy || s.announced || s.state !== 'recording' || !o.policy.announcesPolicyRecording(call.tenantId)) return;
+    s.announced = true;
+    const timer = setTimeout(() => {
+      if (!call.media.active || stateOf(call.media).state !== 'recording') return;
+      o.announce(call, callId)
+        .then(() => o.log.info({ callId, tenantId: call.tenantId }, 'consent announcement played (policy recording)'))
+        .catch((err: unknown) => o.log.warn({ err, callId }, 'consent announcement failed (policy recording)'));
+    }, o.policy.announceDelayMs);
+    timer.unref();
   };
 }
 
