@@ -15,7 +15,8 @@ export interface SbcConfig {
    * interfaces the media node's start script declares (assets/bootstrap/media/rtpengine-start.sh).
    */
   rtpengine: { ngPort: number; interfaces: { external: string; internal: string } };
-  control: { host: string; port: number };
+  /** advertiseUrl (sbc-cluster): `auto` = http://<private IPv4>:<port>, the owner URL other SBCs forward to. */
+  control: { host: string; port: number; advertiseUrl?: string };
   sip: { port: number; tlsPort: number; wssPort: number; publicIps: string[] };
   /** WebRTC ⇄ SIP gateway: events to signalling through its internal load balancer. */
   gateway?: { secret: { arn: string }; signallingUrl: string; ringTimeoutSeconds: number; transcode: 'prefer-opus' | 'passthrough'; allowExternalSipUris: boolean };

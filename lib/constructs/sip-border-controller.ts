@@ -73,7 +73,7 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       recordingsBucket: props.recordings.bucketName,
       drachtio: { host: '127.0.0.1', port: DRACHTIO_ADMIN_PORT, secret: { arn: props.drachtioSecret.secretArn } },
       rtpengine: { ngPort: RTPENGINE_NG_PORT, interfaces: { external: 'public', internal: 'private' } }, // rtpengine-start.sh names
-      control: { host: '0.0.0.0', port: SBC_CONTROL_PORT },
+      control: { host: '0.0.0.0', port: SBC_CONTROL_PORT, advertiseUrl: 'auto' /* sbc-cluster: forwarding between SBC instances */ },
       sip: { port: SIP_PORT, tlsPort: SIP_TLS_PORT, wssPort: SIP_WSS_PORT, publicIps: this.elasticIps.publicIps },
       ...(props.gateway
         ? {
@@ -215,6 +215,9 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
       healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
     });
     this.host.connections.allowFrom(this.controlLoadBalancer, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API from its internal NLB');
+    // --- sbc-cluster: an SBC forwards control requests about its peers' live calls to them (docs/sbc.md) ---
+    this.host.connections.allowInternally(ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API between SBC instances (call-owner forwarding)');
+    // --- end sbc-cluster ---
     this.controlUrl = `http://${this.controlLoadBalancer.loadBalancerDnsName}:${SBC_CONTROL_PORT}`;
     this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 50 });
   }

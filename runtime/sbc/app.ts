@@ -61,6 +61,7 @@ import { startStatusCallbacks, type StatusCallbacks } from './voice/status-callb
 import { ConferenceManager, type ConferenceManagerOptions } from './voice/conference/manager.js';
 import { mountConferenceRoutes } from './voice/conference/control.js';
 // --- end conferences ---
+import { mountOwnershipForwarding, type CallOwnership } from './ownership.js'; // sbc-cluster (docs/sbc.md § Several SBC instances)
 
 export type SbcAppConfig = Pick<SbcConfig, 'rtpengine' | 'control' | 'limits' | 'registrar' | 'health'> & { instanceId: string; carrierRealm?: string; cacheSeconds?: number; security?: Partial<SecurityConfig> /* security (docs/security.md) */ };
 
@@ -100,6 +101,8 @@ export interface SbcDeps {
   voice?: VoiceOptions; // voice
   /** Conferences (docs/conferences.md): event sink (tenant webhooks), limits, mixer options. */
   conferences?: Omit<ConferenceManagerOptions, 'log' | 'clock'>; // conferences
+  /** sbc-cluster: live-call/conference ownership registry; control requests about others' calls are forwarded. */
+  ownership?: CallOwnership;
 }
 
 export interface SbcApp {
@@ -209,11 +212,12 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   const perTenant = new Map<string, number>();
   metrics.activeCalls.collect(() => calls.size);
   // --- voice (docs/voice.md) ---
-  const conferences = new ConferenceManager({ ...d.conferences, log: log.child({ component: 'conference' }), clock }); // conferences (docs/conferences.md)
+  const conferences = new ConferenceManager({ ...d.conferences, log: log.child({ component: 'conference' }), clock, ...(d.ownership ? { ownership: d.ownership } : {}) /* sbc-cluster */ }); // conferences (docs/conferences.md)
   const voice: SbcVoiceEngine | undefined = d.voice ? createVoiceEngine({
     conferences, // conferences: the mixer of the `conference` verb (d.voice.conferences overrides)
     ...d.voice, srf, repo, pickMedia: () => media.pick(), cdr, log, clock, metrics: metrics.registry,
     localHost: () => d.localHost, ringer, limits: config.limits,
+    ...(d.ownership ? { ownership: d.ownership } : {}), // sbc-cluster
   }) : undefined;
   // --- end voice ---
 
@@ -323,6 +327,12 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       // --- consent: a policy-recorded call announces the recording once answered (docs/recordings.md) ---
       session.onAnswered(() => mediaServices.consentOnAnswer({ tenantId: caller.tenantId, media: session.media, parties: [userOf(fromUri), userOf(req.uri)] }, id));
       // --- end consent ---
+      // --- sbc-cluster: registered before the id can be used (gateway ring, events) ---
+      if (d.ownership) {
+        await d.ownership.claim(id, caller.tenantId);
+        session.onEnded(() => d.ownership?.release(id));
+      }
+      // --- end sbc-cluster ---
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
       // --- security: per-tenant max call duration ---
@@ -376,6 +386,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
   });
   control.addRoute('GET', '/v1/status', () => ({ status: 200, body: status() }));
   control.addRoute('GET', '/metrics', () => ({ status: 200, body: metrics.registry.render() }));
+  if (d.ownership) mountOwnershipForwarding(control, d.ownership); // sbc-cluster: requests about other SBCs' calls
   // --- security (docs/security.md): bans and locks on the private control server ---
   control.addRoute('GET', '/v1/security/bans', () => ({ status: 200, body: { items: firewall.listBans(), callsInSetup: firewall.callsInSetup } }));
   control.addRoute('POST', '/v1/security/bans', (r) => {
@@ -403,6 +414,7 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       srf, repo, media, cdr, clock, log: log.child({ component: 'gateway' }),
       notifier: g.notifier ?? httpNotifier({ url: g.signallingUrl ?? '', secret: g.secret, log }),
       limits: config.limits, localHost: () => d.localHost, findSession: (id) => calls.get(id), options: g, recording,
+      ...(d.ownership ? { ownership: d.ownership } : {}), // sbc-cluster
     });
     gateway.mount(control);
   }

@@ -92,6 +92,14 @@ export const SbcConfig = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+        // --- sbc-cluster (docs/sbc.md § Several SBC instances) ---
+        /**
+         * This instance's control URL as the other SBC instances reach it (`http://10.0.1.23:8090`); `auto` = the
+         * private IPv4 (like voice.rtpHost) and control.port. Set: live calls and conferences are registered in the
+         * table and control requests about another instance's calls are forwarded there. Absent: single instance.
+         */
+        advertiseUrl: Type.Optional(Type.String({ minLength: 4, maxLength: 200 })),
+        // --- end sbc-cluster ---
       },
       { default: {}, additionalProperties: false },
     ),

@@ -22,6 +22,11 @@ import { WebhookSender } from '../core/webhooks.js';
 import { createVoicemailSink } from '../core/voicemail/sink.js';
 import { buildVoiceFeatures, resolveRtpHost } from './features.js';
 // --- end aws-wiring ---
+// --- sbc-cluster (docs/sbc.md § Several SBC instances) ---
+import { Db } from '../core/storage/db.js';
+import { CallOwnerRepository } from '../core/storage/call-owners.js';
+import { CallOwnership, resolveAdvertiseUrl } from './ownership.js';
+// --- end sbc-cluster ---
 
 const config = loadConfig(SbcConfig, {
   file: process.env.CPAAS_CONFIG ?? '/etc/cpaas/sbc.json',
@@ -75,6 +80,15 @@ const features = config.voice
   : undefined;
 if (features) log.info({ rtp: features.voice.rtp, voicemail: !!voicemail, uploadRecordings: !!features.voice.recordings }, 'programmable voice on');
 // --- end aws-wiring ---
+// --- sbc-cluster: live calls registered with this instance's private control URL; others' calls forwarded ---
+const ownership = config.control.advertiseUrl
+  ? new CallOwnership({
+      repo: new CallOwnerRepository(new Db(aws.doc, config.tableName, systemClock)), instanceId, log: log.child({ component: 'ownership' }),
+      controlUrl: resolveAdvertiseUrl(config.control.advertiseUrl, config.control.port, resolveRtpHost('auto', sipHostFromHostports(hostports))),
+    })
+  : undefined;
+if (ownership) log.info({ controlUrl: ownership.controlUrl }, 'call ownership registry on (several SBC instances)');
+// --- end sbc-cluster ---
 const app = await buildSbcApp({
   config: { ...config, instanceId },
   srf,
@@ -98,6 +112,7 @@ const app = await buildSbcApp({
   },
   // --- end media-services ---
   ...(features ? { voice: features.voice, conferences: features.conferences } : {}), // aws-wiring
+  ...(ownership ? { ownership } : {}), // sbc-cluster
 });
 
 const emfPrev = { started: 0, failed: 0 };
@@ -112,6 +127,7 @@ closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
   else log.info({ signal }, 'shutting down');
   if (emf) clearInterval(emf);
   await app.close();
+  ownership?.close(); // sbc-cluster
   sec.close(); // security
   features?.close(); // aws-wiring
   voicemailWebhooks?.close(); // aws-wiring

@@ -11,20 +11,29 @@ import { toAppError } from '../../core/errors.js';
 export interface ControlRequest { method: string; path: string; query: URLSearchParams; body: unknown; headers: IncomingMessage['headers']; params: Record<string, string> }
 export interface ControlResponse { status: number; body: unknown; contentType?: string }
 export type ControlHandler = (req: ControlRequest) => Promise<ControlResponse> | ControlResponse;
+// --- sbc-cluster (docs/sbc.md § Several SBC instances): routes about a call/conference another SBC may own ---
+export type OwnedBy = 'callId' | 'conference';
+/** Answers a request for the owning SBC (forwarded), or undefined to handle it here. */
+export type ControlForwarder = (ownedBy: OwnedBy, req: ControlRequest, rawBody: string) => Promise<ControlResponse | undefined>;
+export interface RouteOptions { ownedBy?: OwnedBy }
+// --- end sbc-cluster ---
 
 export class ControlServer {
   private readonly routes = new Map<string, ControlHandler>();
-  private readonly patterns: Array<{ method: string; re: RegExp; names: string[]; handler: ControlHandler }> = [];
+  private readonly patterns: Array<{ method: string; path: string; re: RegExp; names: string[]; handler: ControlHandler }> = [];
   private server?: Server;
+  private readonly owned = new Map<string, OwnedBy>(); // sbc-cluster: route path → what it names
+  private forwarder?: ControlForwarder; // sbc-cluster
 
   constructor(private readonly log: Logger) {}
 
-  addRoute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: ControlHandler): this {
+  addRoute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: ControlHandler, opts: RouteOptions = {}): this {
+    if (opts.ownedBy) this.owned.set(path, opts.ownedBy); // sbc-cluster
     // --- gateway (docs/gateway.md): `:name` segments become params ---
     if (path.includes('/:')) {
       const names: string[] = [];
       const re = new RegExp(`^${path.replace(/:(\w+)/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`);
-      this.patterns.push({ method, re, names, handler });
+      this.patterns.push({ method, path, re, names, handler });
       return this;
     }
     // --- end gateway ---
@@ -32,12 +41,25 @@ export class ControlServer {
     return this;
   }
 
-  private match(method: string, path: string): { handler: ControlHandler; params: Record<string, string> } | undefined {
+  // --- sbc-cluster: a route path (all methods, before or after addRoute) names a call or a conference; the
+  // forwarder (runtime/sbc/ownership.ts) decides per request whether another SBC owns it ---
+  markOwned(path: string, ownedBy: OwnedBy): this {
+    this.owned.set(path, ownedBy);
+    return this;
+  }
+
+  setForwarder(f: ControlForwarder): this {
+    this.forwarder = f;
+    return this;
+  }
+  // --- end sbc-cluster ---
+
+  private match(method: string, path: string): { handler: ControlHandler; params: Record<string, string>; route: string } | undefined {
     const exact = this.routes.get(`${method} ${path}`);
-    if (exact) return { handler: exact, params: {} };
+    if (exact) return { handler: exact, params: {}, route: path };
     for (const p of this.patterns) {
       const m = p.method === method ? p.re.exec(path) : null;
-      if (m) return { handler: p.handler, params: Object.fromEntries(p.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+      if (m) return { handler: p.handler, params: Object.fromEntries(p.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])), route: p.path };
     }
     return undefined;
   }
@@ -54,7 +76,12 @@ export class ControlServer {
             const chunks: Buffer[] = [];
             for await (const c of req) chunks.push(c as Buffer);
             const raw = Buffer.concat(chunks).toString('utf8');
-            out = await found.handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: raw ? JSON.parse(raw) : undefined, headers: req.headers, params: found.params });
+            const creq: ControlRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: undefined, headers: req.headers, params: found.params };
+            // --- sbc-cluster: the owning SBC answers requests about its calls/conferences ---
+            const ownedBy = this.forwarder ? this.owned.get(found.route) : undefined;
+            const forwarded = ownedBy ? await this.forwarder!(ownedBy, creq, raw) : undefined;
+            // --- end sbc-cluster ---
+            out = forwarded ?? await found.handler({ ...creq, body: raw ? JSON.parse(raw) : undefined });
           }
         } catch (err) {
           const e = toAppError(err);

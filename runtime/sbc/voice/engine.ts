@@ -11,6 +11,7 @@ import type { SipRepository } from '../../core/storage/sip-types.js';
 import type { ApplicationSpec, CallDocument, CallStatus, CallStatusEvent, DialTargetSpec } from '../../core/protocol/voice.js';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import type { CallOwnershipHook } from '../ownership.js'; // sbc-cluster
 import type { CdrWriter } from '../cdr/cdr-writer.js';
 import type { RtpEngineNode } from '../media/rtpengine.js';
 import type { IdentityRinger } from '../calls/identity-ringer.js';
@@ -55,12 +56,14 @@ export interface VoiceEngineDeps {
   recordings?: RecordingSink;
   recordDir?: string;
   hooks?: { timeoutMs?: number; attempts?: number; fetch?: typeof fetch; blockPrivateUrls?: boolean };
+  ownership?: CallOwnershipHook; // sbc-cluster: calls registered for control requests through another SBC
 }
 
 type StatusCb = (e: CallStatusEvent, callback: { url: string; fallbackUrl?: string } | undefined) => void;
 
 export class SbcVoiceEngine implements VoiceEngine {
   private readonly calls = new Map<string, VoiceCall>();
+  private readonly claims = new Map<string, Promise<void>>(); // sbc-cluster: ownership writes in flight
   private readonly seq = new Map<string, number>();
   private readonly callbacks = new Map<string, { url: string; fallbackUrl?: string }>();
   private readonly statusCbs = new Set<StatusCb>();
@@ -101,6 +104,7 @@ export class SbcVoiceEngine implements VoiceEngine {
       },
     });
     this.calls.set(id, call);
+    this.claims.set(id, this.d.ownership?.claim(id, tenantId) ?? Promise.resolve()); // sbc-cluster
     return call;
   }
 
@@ -143,6 +147,10 @@ export class SbcVoiceEngine implements VoiceEngine {
     });
     this.emit(call, 'completed', { cause, ...(sipStatus !== undefined ? { sipStatus } : {}), durationSeconds: call.answeredAt ? Math.round((now - call.answeredAt) / 1000) : 0 });
     this.calls.delete(call.id);
+    // --- sbc-cluster ---
+    this.claims.delete(call.id);
+    this.d.ownership?.release(call.id);
+    // --- end sbc-cluster ---
     this.seq.delete(call.id);
     this.callbacks.delete(call.id);
     call.log.info({ cause, sipStatus }, 'programmable call ended');
@@ -286,7 +294,7 @@ export class SbcVoiceEngine implements VoiceEngine {
       call.log.error({ err }, 'originated call failed');
       void this.end(call, 'application-error:internal', 500);
     });
-    return Promise.resolve(call.view());
+    return (this.claims.get(id) ?? Promise.resolve()).then(() => call.view()); // sbc-cluster: registered before returned
   }
 
   get(tenantId: string, callId: string): LiveCallView | undefined {

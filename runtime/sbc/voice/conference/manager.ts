@@ -37,6 +37,8 @@ export interface ConferenceManagerOptions {
   maxParticipants?: number;
   /** Conferences on this SBC (default 500). */
   maxConferences?: number;
+  /** sbc-cluster (docs/sbc.md § Several SBC instances): conference names registered while hosted here. */
+  ownership?: { claimConference(tenantId: string, name: string): Promise<void>; releaseConference(tenantId: string, name: string): void };
 }
 
 const key = (tenantId: string, name: string) => `${tenantId}\u0000${name}`;
@@ -79,6 +81,7 @@ export class ConferenceManager implements ConferenceService {
       if (this.confs.size >= (this.o.maxConferences ?? 500)) throw new AppError('SERVICE_UNAVAILABLE', 'too many conferences on this SBC', { retryable: true });
       conf = { tenantId: j.tenantId, name: j.name, startedAt: this.now(), mixer: new Mixer(this.o.mixer), participants: new Map() };
       this.confs.set(k, conf);
+      void this.o.ownership?.claimConference(j.tenantId, j.name); // sbc-cluster
       conf.mixer.start();
       this.o.log.info({ tenantId: j.tenantId, conference: j.name }, 'conference started');
       this.emit(j.tenantId, 'conference.started', { conference: j.name });
@@ -113,6 +116,7 @@ export class ConferenceManager implements ConferenceService {
   private finish(conf: Conf, reason: 'empty' | 'end-on-leave' | 'api'): void {
     if (this.confs.get(key(conf.tenantId, conf.name)) !== conf) return;
     this.confs.delete(key(conf.tenantId, conf.name));
+    this.o.ownership?.releaseConference(conf.tenantId, conf.name); // sbc-cluster
     for (const id of [...conf.participants.keys()]) this.remove(conf, id, 'ended');
     conf.mixer.close();
     this.o.log.info({ tenantId: conf.tenantId, conference: conf.name, reason }, 'conference ended');
