@@ -116,6 +116,15 @@ describe('security groups', () => {
     expect(ng[0]!.CidrIp).toBeUndefined();
     for (const r of rules.filter((x) => x.FromPort === SBC_CONTROL_PORT)) expect(r.CidrIp).toBeUndefined();
   });
+
+  // --- sbc-cluster: SBC instances forward control requests about each other's live calls (docs/sbc.md) ---
+  it('lets SBC instances reach each other\'s control port (security group self-rule)', () => {
+    const self = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties as Record<string, unknown>)
+      .filter((r) => r.FromPort === SBC_CONTROL_PORT && r.ToPort === SBC_CONTROL_PORT && JSON.stringify(r.GroupId) === JSON.stringify(r.SourceSecurityGroupId));
+    expect(self).toHaveLength(1);
+    expect(self[0]!.IpProtocol).toBe('tcp');
+  });
+  // --- end sbc-cluster ---
 });
 
 describe('edge', () => {

@@ -18,6 +18,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { silentLogger } from '../../runtime/core/logging.js';
 import { systemClock } from '../../runtime/core/clock.js';
 import { buildVoiceFeatures, resolveRtpHost } from '../../runtime/sbc/features.js';
+import { resolveAdvertiseUrl } from '../../runtime/sbc/ownership.js'; // sbc-cluster
 // --- end aws-wiring ---
 
 /** Replaces CloudFormation intrinsics (`{Ref}`, `{Fn::…}`) by a value of the right kind for their place. */
@@ -54,6 +55,11 @@ describe('instance configs written by the CDK app', () => {
   });
   it('sbc.json passes the SBC schema', () => {
     expect(() => parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json')).not.toThrow();
+    // --- sbc-cluster: every instance advertises its private control URL (call-owner forwarding) ---
+    const sbc = parseConfig(SbcConfig, detoken(stack.resolve(stack.sbc.config)), 'sbc.json');
+    expect(sbc.control.advertiseUrl).toBe('auto');
+    expect(resolveAdvertiseUrl(sbc.control.advertiseUrl!, sbc.control.port, resolveRtpHost('auto', '10.0.1.23:5060'))).toBe('http://10.0.1.23:8090');
+    // --- end sbc-cluster ---
   });
   it('media-agent.json passes the media agent schema', () => {
     expect(() => parseConfig(MediaAgentConfig, detoken(stack.resolve(stack.media.config)), 'media-agent.json')).not.toThrow();
