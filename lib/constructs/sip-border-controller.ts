@@ -216,7 +216,7 @@ export class SipBorderController extends Construct implements ec2.IConnectable {
     });
     this.host.connections.allowFrom(this.controlLoadBalancer, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API from its internal NLB');
     // --- sbc-cluster: an SBC forwards control requests about its peers' live calls to them (docs/sbc.md) ---
-    this.host.connections.allowInternally(ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API between SBC instances (call-owner forwarding)');
+    this.host.securityGroup.addIngressRule(this.host.securityGroup, ec2.Port.tcp(SBC_CONTROL_PORT), 'SBC control API between SBC instances (call-owner forwarding)');
     // --- end sbc-cluster ---
     this.controlUrl = `http://${this.controlLoadBalancer.loadBalancerDnsName}:${SBC_CONTROL_PORT}`;
     this.host.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 50 });
