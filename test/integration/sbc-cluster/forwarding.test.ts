@@ -3,7 +3,8 @@
  * signalling process that only knows SBC B's control URL — as when the AWS control NLB picks the other instance.
  * A programmable call originated on SBC A (answered by a sipp phone) is read, modified and hung up over REST: B
  * forwards each request to A (the call-owner registry); once the call ends the registry item is gone and the next
- * request is the normal CALL_NOT_FOUND. docs/sbc.md § Several SBC instances.
+ * request is the normal CALL_NOT_FOUND. A conference hosted on A is read and ended over REST through B the same way.
+ * docs/sbc.md § Several SBC instances.
  *
  * Addresses 127.0.22.x: engines .3 (A) and .4 (B) :5060, control 30310 (A) / 30311 (B), rtpengine .9 ng 22460 media
  * 65000–65199, voice RTP endpoints .5 65200–65299 (A) / 65300–65399 (B), sipp phone .2 -p 9650 -cp 9651 -mp 9660.
@@ -137,5 +138,30 @@ describe.runIf(run)('several SBC instances: control requests reach the owner of 
     const after = await call(p, 'POST', `/v1/calls/${callId}`, { key: tenant.apiKey, json: { action: 'mute' } });
     expect(after.status).toBe(404);
     expect(after.body).toMatchObject({ code: 'CALL_NOT_FOUND' });
+  }, 60_000);
+
+  it('a conference hosted on A is managed over REST through B; its name is released when it ends', async () => {
+    const [a] = nodes as [Instance, Instance];
+    const tenant = await newTenant(p, 'sbc-cluster-conf');
+    const phone = uas(100);
+    phones.push(phone.proc);
+    await waitForBound('udp', UAS_IP, 9650);
+    // A dials the phone into `standup` (A hosts it).
+    const res = await fetch(`${a.controlUrl}/v1/conferences/standup/participants?tenantId=${tenant.tenantId}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-cpaas-gateway-secret': SECRET },
+      body: JSON.stringify({ to: { type: 'sip', uri: `sip:carol@${UAS_IP}:9650` } }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    await until(async () => (await call(p, 'GET', '/v1/conferences/standup', { key: tenant.apiKey })).body?.participants?.length === 1, 10_000, 'participant joined (read through B)');
+    expect(await owners.get('conference', 'standup', tenant.tenantId)).toMatchObject({ ownerId: 'sbc-a' });
+    // Another tenant's conference of the same name does not exist.
+    const other = await newTenant(p, 'sbc-cluster-other');
+    expect((await call(p, 'GET', '/v1/conferences/standup', { key: other.apiKey })).status).toBe(404);
+    const ended = await call(p, 'DELETE', '/v1/conferences/standup', { key: tenant.apiKey });
+    expect(ended.status, JSON.stringify(ended.body)).toBe(204);
+    const r = await phone.done;
+    expect(r.code, r.output).toBe(0); // the participant got A's BYE
+    await until(async () => (await owners.get('conference', 'standup', tenant.tenantId)) === undefined, 5000, 'conference name released');
+    expect((await call(p, 'GET', '/v1/conferences/standup', { key: tenant.apiKey })).status).toBe(404);
   }, 60_000);
 });
