@@ -3,15 +3,17 @@
  * signalling process that only knows SBC B's control URL — as when the AWS control NLB picks the other instance.
  * A programmable call originated on SBC A (answered by a sipp phone) is read, modified and hung up over REST: B
  * forwards each request to A (the call-owner registry); once the call ends the registry item is gone and the next
- * request is the normal CALL_NOT_FOUND. A conference hosted on A is read and ended over REST through B the same way.
+ * request is the normal CALL_NOT_FOUND. A carrier SIP call (B2BUA) on A takes DTMF through B's control API; a
+ * conference hosted on A is read and ended over REST through B the same way.
  * docs/sbc.md § Several SBC instances.
  *
  * Addresses 127.0.22.x: engines .3 (A) and .4 (B) :5060, control 30310 (A) / 30311 (B), rtpengine .9 ng 22460 media
- * 65000–65199, voice RTP endpoints .5 65200–65299 (A) / 65300–65399 (B), sipp phone .2 -p 9650 -cp 9651 -mp 9660.
+ * 65000–65199, voice RTP endpoints .5 65200–65299 (A) / 65300–65399 (B), sipp phone .2 -p 9650 -cp 9651 -mp 9660,
+ * sipp carrier .6 -p 9652 -cp 9653 -mp 9680.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +29,7 @@ import { CallOwnerRepository } from '../../../runtime/core/storage/call-owners.j
 import { createSipRepository } from '../../../runtime/sbc/repository.js';
 import { buildSbcApp, connectSrf, type SbcApp, type SbcAppConfig } from '../../../runtime/sbc/app.js';
 import { CallOwnership } from '../../../runtime/sbc/ownership.js';
-import { haveRtpengine, haveSipp, startRtpengine, until, waitForBound } from '../sbc/harness.js';
+import { haveRtpengine, haveSipp, rtpPcap, startRtpengine, until, waitForBound } from '../sbc/harness.js';
 import { call, newTenant } from '../rest/helpers.js';
 
 const run = requires('sipp', haveSipp, 'sipp (Debian sip-tester) not installed') && requires('rtpengine', haveRtpengine, 'rtpengine (Debian rtpengine-daemon) not installed');
@@ -45,6 +47,25 @@ function uas(ringMs: number): { proc: ChildProcess; done: Promise<{ code: number
   const xml = readFileSync(path.join(SCENARIOS, 'uas.xml'), 'utf8').replaceAll('__MIP__', UAS_IP).replaceAll('__MPORT__', '9670').replaceAll('__WAIT_MS__', '20000').replaceAll('__RING_MS__', String(ringMs));
   writeFileSync(path.join(dir, 'uas.xml'), xml);
   const proc = spawn('sipp', ['-sf', 'uas.xml', '-i', UAS_IP, '-p', '9650', '-m', '1', '-timeout', '30s', '-cp', '9651', '-mp', '9660', '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => proc.on('exit', (code) => {
+    rmSync(dir, { recursive: true, force: true });
+    resolve({ code, output });
+  }));
+  return { proc, done };
+}
+
+/** A sipp run of a test/fixtures/sipp/sbc scenario (vars `__X__` replaced; pcap/rtp.pcap for the callers). */
+function sbcSipp(scenario: string, args: string[], vars: Record<string, string>): { proc: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipp-sbc-cluster-'));
+  let xml = readFileSync(path.join(SCENARIOS, '../sbc', scenario), 'utf8');
+  for (const [k, v] of Object.entries(vars)) xml = xml.replaceAll(`__${k}__`, v);
+  writeFileSync(path.join(dir, scenario), xml);
+  mkdirSync(path.join(dir, 'pcap'));
+  writeFileSync(path.join(dir, 'pcap', 'rtp.pcap'), rtpPcap(50));
+  const proc = spawn('sipp', ['-sf', scenario, ...args, '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -138,6 +159,33 @@ describe.runIf(run)('several SBC instances: control requests reach the owner of 
     const after = await call(p, 'POST', `/v1/calls/${callId}`, { key: tenant.apiKey, json: { action: 'mute' } });
     expect(after.status).toBe(404);
     expect(after.body).toMatchObject({ code: 'CALL_NOT_FOUND' });
+  }, 60_000);
+
+  it('a carrier SIP call through A (B2BUA): DTMF over B\'s control API reaches it; released at the BYE', async () => {
+    const [a, b] = nodes as [Instance, Instance];
+    const tenant = await newTenant(p, 'sbc-cluster-sip');
+    const repo = createSipRepository({ doc: p.aws.doc, tableName: p.config.tableName, clock: systemClock });
+    const base = { tenantId: tenant.tenantId, enabled: true, numberFormat: 'e164' as const, countryCode: '1', headerRules: [] };
+    await repo.createTrunk({ ...base, name: 'carrier-in', inboundCidrs: ['127.0.22.6/32'], gateways: [] });
+    const out = await repo.createTrunk({ ...base, name: 'out', inboundCidrs: [], gateways: [{ id: 'gw-1', host: UAS_IP, port: 9650, transport: 'udp', priority: 1, cost: 1 }] });
+    await repo.putNumber({ tenantId: tenant.tenantId, e164: '+15550001', destination: { type: 'trunk', trunkId: out.id } });
+    const callee = sbcSipp('uas-answer.xml', ['-i', UAS_IP, '-p', '9650', '-m', '1', '-timeout', '30s', '-cp', '9651', '-mp', '9660'], {});
+    phones.push(callee.proc);
+    await waitForBound('udp', UAS_IP, 9650);
+    const caller = sbcSipp('uac-call.xml', ['127.0.22.3:5060', '-i', '127.0.22.6', '-p', '9652', '-m', '1', '-timeout', '30s', '-cp', '9653', '-mp', '9680'], { TO: '+15550001', FROM: '+15551234', HOLD_MS: '3000' });
+    phones.push(caller.proc);
+    await until(() => a.sbc.activeCalls()[0]?.state === 'answered', 10_000, 'SIP call answered on A');
+    const id = a.sbc.activeCalls()[0]!.info.id;
+    expect(await owners.get('call', id)).toMatchObject({ tenantId: tenant.tenantId, ownerId: 'sbc-a' });
+    const dtmf = await fetch(`${b.controlUrl}/v1/calls/${id}/dtmf`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-cpaas-gateway-secret': SECRET },
+      body: JSON.stringify({ tenantId: tenant.tenantId, digits: '5' }),
+    });
+    expect(dtmf.status, await dtmf.clone().text()).toBeLessThan(300);
+    const [c1, c2] = await Promise.all([caller.done, callee.done]);
+    expect(c1.code, c1.output).toBe(0);
+    expect(c2.code, c2.output).toBe(0);
+    await until(async () => (await owners.get('call', id)) === undefined, 5000, 'SIP call ownership released');
   }, 60_000);
 
   it('a conference hosted on A is managed over REST through B; its name is released when it ends', async () => {
