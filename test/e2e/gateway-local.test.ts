@@ -17,6 +17,7 @@ import { silentLogger } from '../../runtime/core/logging.js';
 import { buildSdk } from '../../assets/sdk/build.js';
 import { hasCommand, requires } from '../support/requires.js';
 import { CHROMIUM, startPhone, type Phone } from './support/gateway.js';
+import { until } from '../support/wait.js';
 
 const available =
   requires('gateway-local e2e: chromium', existsSync(CHROMIUM), `${CHROMIUM} not found`) &&
@@ -26,15 +27,7 @@ const available =
 
 const HTTP_HOST = '127.0.8.20';
 const SIP_HOST = '127.0.8.21';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(fn: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Audio stats of the demo page's current phone call (`window.demo.phone`). */
 function phoneStats(page: Page) {

@@ -8,20 +8,13 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, requires } from '../support/requires.js';
 import { CHROMIUM, DOMAIN, startGatewayBed, startPhone, type GatewayBed, type Phone } from './support/gateway.js';
+import { until } from '../support/wait.js';
 
 const available =
   requires('gateway watchdog e2e: chromium', existsSync(CHROMIUM), `${CHROMIUM} not found`) &&
   requires('gateway watchdog e2e: rtpengine', hasCommand('rtpengine'), 'rtpengine not found (apt-get install rtpengine-daemon)') &&
   requires('gateway watchdog e2e: baresip', hasCommand('baresip'), 'baresip not found (apt-get install baresip-core)');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(fn: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!available)('gateway: a vanished browser does not leave the SIP leg up', () => {
   let bed: GatewayBed;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasCommand, requires } from '../support/requires.js';
 import { analyseWav, CHROMIUM, DOMAIN, startGatewayBed, startPhone, type GatewayBed, type Phone } from './support/gateway.js';
+import { sleep, until as poll } from '../support/wait.js';
 
 const available =
   requires('gateway e2e: chromium', existsSync(CHROMIUM), `${CHROMIUM} not found`) &&
@@ -19,17 +20,12 @@ const available =
   requires('gateway e2e: baresip', hasCommand('baresip'), 'baresip not found (apt-get install baresip-core)') &&
   requires('gateway e2e: sox', hasCommand('sox'), 'sox not found');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let lastSeen: unknown;
-async function until(fn: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+/** `until` whose timeout message shows the last stats an assertion stored in `lastSeen`. */
+const until = (fn: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<true> => {
   lastSeen = undefined;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(lastSeen)})`);
-    await sleep(100);
-  }
-}
+  return poll(async () => (await fn()) || undefined, () => `${what} (last: ${JSON.stringify(lastSeen)})`, timeoutMs);
+};
 
 /** Inbound audio stats of the page's current phone call. */
 function audioStats(page: Page, which: 'call' | 'incoming' = 'call') {

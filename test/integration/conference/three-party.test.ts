@@ -14,6 +14,7 @@ import { hasCommand, requires } from '../../support/requires.js';
 import { startPhone, type Phone } from '../../e2e/support/gateway.js';
 import { goertzel } from '../../runtime/media-agent/audio-support.js';
 import { CHROMIUM, DOMAIN, NET, startConferenceBed, type ConferenceBed } from './bed.js';
+import { sleep, until } from '../../support/wait.js';
 
 const available =
   requires('conference: chromium', existsSync(CHROMIUM), `${CHROMIUM} not found`) &&
@@ -23,15 +24,7 @@ const available =
 
 const TONES = { alice: 500, bob: 900, browser: 1400 } as const;
 type Party = keyof typeof TONES;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(fn: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Mono 16-bit PCM samples of a WAV file (first channel) and its rate. */
 function readWav(file: string): { rate: number; samples: Int16Array } {

@@ -7,19 +7,16 @@
  * Loopback 127.0.23.30 (HTTP 30400) / .31 (SIP, control 30401, rtpengine ng 22470, media 60200–60899, voice RTP
  * 60900–60999), sipp -cp 9700–9701, -mp 60000.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../../runtime/local/platform.js';
 import { LOCAL_TENANT_ID } from '../../../runtime/local/local-routes.js';
 import { silentLogger } from '../../../runtime/core/logging.js';
-import { decodeMulaw } from '../../../runtime/media-agent/recordings/pcap-to-wav.js';
-import { goertzel, rtpPacket, tonePayload, writePcap } from '../../runtime/media-agent/audio-support.js';
 import { hasCommand, requires } from '../../support/requires.js';
+import { sleep, until } from '../../support/wait.js';
+import { CalleeMedia, running, sipp, tonePcap } from './support.js';
 
 const available =
   requires('consent-policy: rtpengine', hasCommand('rtpengine'), 'rtpengine not found (apt-get install rtpengine-daemon)') &&
@@ -31,105 +28,6 @@ const UAC_IP = '127.0.23.40';
 const UAS_IP = '127.0.23.41';
 const MEDIA_IP = '127.0.23.42';
 const NUMBER = '+15550230';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
-interface Sipp { done: Promise<{ code: number | null; output: string }>; kill(): void }
-const running = new Set<Sipp>();
-
-/** sipp with one of the scenarios in ./sipp (`__VAR__` substituted), in a temp dir removed at exit. */
-function sipp(scenario: string, args: string[], vars: Record<string, string>, cp: number, tonePcap?: Buffer): Sipp {
-  const dir = mkdtempSync(join(tmpdir(), 'sipp-consent-'));
-  let xml = readFileSync(join(HERE, 'sipp', scenario), 'utf8');
-  for (const [k, v] of Object.entries(vars)) xml = xml.replaceAll(`__${k}__`, v);
-  writeFileSync(join(dir, scenario), xml);
-  if (tonePcap) {
-    mkdirSync(join(dir, 'pcap'));
-    writeFileSync(join(dir, 'pcap', 'tone.pcap'), tonePcap);
-  }
-  const proc: ChildProcess = spawn('sipp', ['-sf', scenario, ...args, '-cp', String(cp), '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const done = new Promise<{ code: number | null; output: string }>((res) => {
-    proc.on('exit', (code) => {
-      rmSync(dir, { recursive: true, force: true });
-      res({ code, output });
-    });
-  });
-  const s: Sipp = {
-    done,
-    kill: () => {
-      if (proc.exitCode === null && proc.pid) {
-        try {
-          process.kill(proc.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    },
-  };
-  running.add(s);
-  void done.then(() => running.delete(s));
-  return s;
-}
-
-/** `seconds` of a 440 Hz PCMU tone as an Ethernet pcap for sipp's play_pcap_audio. */
-const tonePcap = (seconds: number): Buffer =>
-  writePcap(Array.from({ length: seconds * 50 }, (_, i) => ({
-    time: 1_700_000_000_000 + i * 20, src: '10.0.0.1', sport: 6000, dst: '10.0.0.2', dport: 6002,
-    payload: rtpPacket({ pt: 0, seq: i, ts: i * 160, ssrc: 0x1234, payload: tonePayload(440, i) }),
-  })), 1);
-
-/** The callee's RTP endpoint: records what it receives (PCMU) and answers with 880 Hz once media arrives. */
-class CalleeMedia {
-  readonly got: Array<{ at: number; pt: number; payload: Buffer }> = [];
-  private timer?: NodeJS.Timeout;
-  private frame = 0;
-  private constructor(readonly sock: Socket, readonly port: number) {}
-
-  static async open(): Promise<CalleeMedia> {
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, MEDIA_IP, () => r()));
-    const m = new CalleeMedia(sock, sock.address().port);
-    sock.on('message', (msg, rinfo) => {
-      if (msg.length < 12) return;
-      m.got.push({ at: Date.now(), pt: msg[1]! & 0x7f, payload: msg.subarray(12 + 4 * (msg[0]! & 0x0f)) });
-      m.timer ??= setInterval(() => {
-        const f = m.frame++;
-        sock.send(rtpPacket({ pt: 0, seq: f, ts: f * 160, ssrc: 0x8800, payload: tonePayload(880, f) }), rinfo.port, rinfo.address);
-      }, 20);
-    });
-    return m;
-  }
-
-  /**
-   * Arrival times of the PCMU packets dominated by 1400 Hz (the consent tone). rtpengine's player sends them as a
-   * stream of its own SSRC beside the forwarded caller audio, so packets are classified one by one.
-   */
-  consentPackets(): number[] {
-    return this.got.filter((r) => {
-      if (r.pt !== 0) return false;
-      const s = [...r.payload].map(decodeMulaw);
-      return goertzel(s, 1400) > 0.5 && goertzel(s, 440) < 0.1; // normalised power: ≈ 1 for a pure tone
-    }).map((r) => r.at);
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.sock.close();
-  }
-}
 
 describe.skipIf(!available)('consent tone on policy-recorded calls (local platform, rtpengine, sipp)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cpaas-consent-'));
@@ -167,7 +65,7 @@ describe.skipIf(!available)('consent tone on policy-recorded calls (local platfo
   });
 
   it('the callee hears the 1400 Hz consent tone after answer, without any REST call, and the call is recorded', async () => {
-    const media = await CalleeMedia.open();
+    const media = await CalleeMedia.open(MEDIA_IP);
     const uas = sipp('uas-media.xml', ['-i', UAS_IP, '-p', '5060', '-m', '1'], { MEDIA_IP, MEDIA_PORT: String(media.port), ANSWER_PT: '0', ANSWER_CODEC: 'PCMU' }, 9701);
     await sleep(300);
     const uac = sipp('uac-tone.xml', [`${SIP_HOST}:5060`, '-i', UAC_IP, '-p', '5060', '-mp', '60000', '-m', '1', '-timeout', '30s'], {

@@ -7,22 +7,21 @@
  * A second call through a PCMA-only trunk is transcoded. Media library and client-upload REST round trips.
  * Loopback 127.0.13.30 (HTTP) / .31 (SIP, rtpengine ng 22372, media 39000–39299), sipp -cp 9300–9301, -mp 54000.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../../runtime/local/platform.js';
 import { LOCAL_TENANT_ID } from '../../../runtime/local/local-routes.js';
 import { freePort } from '../../../runtime/local/daemon.js';
 import { silentLogger } from '../../../runtime/core/logging.js';
-import { decodeAlaw, decodeMulaw, readWav } from '../../../runtime/media-agent/recordings/pcap-to-wav.js';
-import { goertzel, rms, rtpPacket, tonePayload, writePcap, zeroCrossingHz } from '../../runtime/media-agent/audio-support.js';
+import { readWav } from '../../../runtime/media-agent/recordings/pcap-to-wav.js';
+import { goertzel, rms, zeroCrossingHz } from '../../runtime/media-agent/audio-support.js';
 import { hasCommand, requires } from '../../support/requires.js';
+import { sleep, until } from '../../support/wait.js';
+import { CalleeMedia, running, sipp, tonePcap } from './support.js';
 
 const available =
   requires('media-services: rtpengine', hasCommand('rtpengine'), 'rtpengine not found (apt-get install rtpengine-daemon)') &&
@@ -34,126 +33,6 @@ const UAC_IP = '127.0.13.40';
 const UAS_IP = '127.0.13.41';
 const MEDIA_IP = '127.0.13.42';
 const NUMBER = '+15550100';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
-// ---- sipp ---------------------------------------------------------------------------------------------------------
-
-interface Sipp { proc: ChildProcess; done: Promise<{ code: number | null; output: string; messages: string }>; kill(): void }
-const running = new Set<Sipp>();
-
-function sipp(scenario: string, args: string[], vars: Record<string, string>, cp: number, tonePcap?: Buffer): Sipp {
-  const dir = mkdtempSync(join(tmpdir(), 'sipp-ms-'));
-  let xml = readFileSync(join(HERE, 'sipp', scenario), 'utf8');
-  for (const [k, v] of Object.entries(vars)) xml = xml.replaceAll(`__${k}__`, v);
-  writeFileSync(join(dir, scenario), xml);
-  if (tonePcap) {
-    mkdirSync(join(dir, 'pcap'));
-    writeFileSync(join(dir, 'pcap', 'tone.pcap'), tonePcap);
-  }
-  const proc = spawn('sipp', ['-sf', scenario, ...args, '-cp', String(cp), '-nostdin', '-trace_err', '-trace_msg'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const done = new Promise<{ code: number | null; output: string; messages: string }>((res) => {
-    proc.on('exit', (code) => {
-      let messages = '';
-      for (const f of readdirSync(dir)) if (f.endsWith('.log')) messages += readFileSync(join(dir, f), 'utf8');
-      rmSync(dir, { recursive: true, force: true });
-      res({ code, output, messages });
-    });
-  });
-  const s: Sipp = {
-    proc, done,
-    kill: () => {
-      if (proc.exitCode === null && proc.pid) {
-        try {
-          process.kill(proc.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    },
-  };
-  running.add(s);
-  void done.then(() => running.delete(s));
-  return s;
-}
-
-/** `seconds` of a 440 Hz PCMU tone as an Ethernet pcap for sipp's play_pcap_audio. */
-function tonePcap(seconds: number): Buffer {
-  const n = seconds * 50;
-  return writePcap(Array.from({ length: n }, (_, i) => ({
-    time: 1_700_000_000_000 + i * 20, src: '10.0.0.1', sport: 6000, dst: '10.0.0.2', dport: 6002,
-    payload: rtpPacket({ pt: 0, seq: i, ts: i * 160, ssrc: 0x1234, payload: tonePayload(440, i) }),
-  })), 1);
-}
-
-// ---- the callee's media (Node) --------------------------------------------------------------------------------------
-
-interface Received { at: number; pt: number; payload: Buffer }
-class CalleeMedia {
-  readonly got: Received[] = [];
-  private timer?: NodeJS.Timeout;
-  private remote?: { address: string; port: number };
-  private frame = 0;
-  private constructor(readonly sock: Socket, readonly port: number, private readonly law: 'mulaw' | 'alaw' | 'g722') {}
-
-  static async open(law: 'mulaw' | 'alaw' | 'g722'): Promise<CalleeMedia> {
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, MEDIA_IP, () => r()));
-    const m = new CalleeMedia(sock, sock.address().port, law);
-    sock.on('message', (msg, rinfo) => {
-      if (msg.length < 12) return;
-      m.got.push({ at: Date.now(), pt: msg[1]! & 0x7f, payload: msg.subarray(12 + 4 * (msg[0]! & 0x0f)) });
-      if (!m.remote) {
-        m.remote = { address: rinfo.address, port: rinfo.port };
-        m.timer = setInterval(() => m.send(), 20);
-      }
-    });
-    return m;
-  }
-
-  private send(): void {
-    const f = this.frame++;
-    // G.722 (64 kbit/s): 160 bytes per 20 ms; its content does not matter here (only the payload type is checked).
-    const pt = this.law === 'mulaw' ? 0 : this.law === 'alaw' ? 8 : 9;
-    const payload = this.law === 'g722' ? Buffer.alloc(160, 0xfa) : tonePayload(880, f, this.law);
-    this.sock.send(rtpPacket({ pt, seq: f, ts: f * 160, ssrc: 0x8800, payload }), this.remote!.port, this.remote!.address);
-  }
-
-  /** Decoded G.711 samples received in [from, to). */
-  samples(from: number, to: number): number[] {
-    const out: number[] = [];
-    for (const r of this.got) {
-      if (r.at < from || r.at >= to || (r.pt !== 0 && r.pt !== 8)) continue;
-      for (const b of r.payload) out.push(r.pt === 0 ? decodeMulaw(b) : decodeAlaw(b));
-    }
-    return out;
-  }
-
-  /** Which frequency dominates among `hzs` in [from, to). */
-  dominant(from: number, to: number, hzs: number[]): number {
-    const s = this.samples(from, to);
-    const p = hzs.map((hz) => goertzel(s, hz));
-    return hzs[p.indexOf(Math.max(...p))]!;
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.sock.close();
-  }
-}
 
 /** A 16 kHz stereo 16-bit WAV of `hz` (the library normalizes it to 8 kHz mono). */
 function wav16kStereo(hz: number, ms: number): Buffer {
@@ -208,7 +87,7 @@ describe.skipIf(!available)('media services over REST on live SIP calls (local p
 
   /** Starts a carrier call UAC → SBC → UAS(+Node media); resolves once it is answered, with the platform call id. */
   async function startCall(o: { holdMs: number; uacCodec: 'PCMU' | 'PCMA'; answer: 'PCMU' | 'PCMA' | 'G722'; cp: number }) {
-    const media = await CalleeMedia.open(o.answer === 'PCMU' ? 'mulaw' : o.answer === 'PCMA' ? 'alaw' : 'g722');
+    const media = await CalleeMedia.open(MEDIA_IP, o.answer === 'PCMU' ? 'mulaw' : o.answer === 'PCMA' ? 'alaw' : 'g722');
     const uas = sipp('uas-media.xml', ['-i', UAS_IP, '-p', '5060', '-m', '1'], {
       MEDIA_IP, MEDIA_PORT: String(media.port), ANSWER_PT: { PCMU: '0', PCMA: '8', G722: '9' }[o.answer], ANSWER_CODEC: o.answer,
     }, o.cp + 1);

@@ -29,6 +29,7 @@ import { RecordingPolicy, type RecordableCall } from '../../../runtime/sbc/recor
 import { goertzel, rtpPacket } from '../../runtime/media-agent/audio-support.js';
 import { haveRtpengine, startRtpengine, testLogger } from '../sbc/harness.js';
 import { requires } from '../../support/requires.js';
+import { until } from '../../support/wait.js';
 
 const HTTP = '127.0.20.1';
 const RTP = '127.0.20.2';
@@ -60,13 +61,6 @@ async function party(port: number): Promise<{ sock: Socket; samples: () => Int16
   };
 }
 
-async function until(what: string, ok: () => boolean, ms = 6_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!available)('play sources resolved by the media agent (real rtpengine, s3rver)', () => {
   const log = testLogger();
@@ -124,7 +118,7 @@ describe.skipIf(!available)('play sources resolved by the media agent (real rtpe
       a.sock.send(rtpPacket({ pt: 0, seq, ts: seq * 160, ssrc: 0x1111, payload: silence }), portOf(toA), RTP);
       b.sock.send(rtpPacket({ pt: 0, seq, ts: seq * 160, ssrc: 0x2222, payload: silence }), portOf(toB), RTP);
     }, 20);
-    await until('relayed RTP', () => a.packets() > 5 && b.packets() > 5);
+    await until(() => a.packets() > 5 && b.packets() > 5, 'relayed RTP', 6_000, 50);
     calls.set('ca-remote', { tenantId: TENANT, media, parties: ['alice', 'bob'] });
   }, 60_000);
 
@@ -149,7 +143,7 @@ describe.skipIf(!available)('play sources resolved by the media agent (real rtpe
 
   /** Mean energy at `hz` vs `other` over the samples received since reset(), once at least `ms` arrived. */
   async function heard(p: typeof a, hz: number, other: number, ms = 400): Promise<{ on: number; off: number }> {
-    await until(`${ms} ms of audio`, () => p.samples().filter((s) => Math.abs(s) > 500).length > ms * 8 * 0.5);
+    await until(() => p.samples().filter((s) => Math.abs(s) > 500).length > ms * 8 * 0.5, `${ms} ms of audio`, 6_000, 50);
     const s = p.samples().filter((x) => Math.abs(x) > 500);
     return { on: goertzel(s, hz), off: goertzel(s, other) };
   }
@@ -166,7 +160,7 @@ describe.skipIf(!available)('play sources resolved by the media agent (real rtpe
     const e = await heard(a, 1400, 440);
     expect(e.on).toBeGreaterThan(e.off * 20);
     expect((await stop()).status).toBe(200);
-    await until('agent file removed', () => agent.files === 0 && readdirSync(agentTmp).length === 0);
+    await until(() => agent.files === 0 && readdirSync(agentTmp).length === 0, 'agent file removed', 6_000, 50);
   }, 30_000);
 
   it('plays a media-library file fetched from S3 by the agent to the callee', async () => {
@@ -179,7 +173,7 @@ describe.skipIf(!available)('play sources resolved by the media agent (real rtpe
     const e = await heard(b, 700, 1400, 300);
     expect(e.on).toBeGreaterThan(e.off * 20);
     await stop();
-    await until('agent token released', () => agent.files === 0);
+    await until(() => agent.files === 0, 'agent token released', 6_000, 50);
     expect(readdirSync(join(agentCache, TENANT)).some((f) => f.startsWith('greeting@'))).toBe(true); // the cache stays
   }, 30_000);
 

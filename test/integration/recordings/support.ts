@@ -11,6 +11,7 @@ import { Client } from 'rtpengine-client';
 import { startDaemon, type Daemon } from '../../../runtime/local/daemon.js';
 import { verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_ID_HEADER } from '../../../runtime/core/webhooks.js';
 import { rtpPacket, tonePayload, writePcap, type PcapRecord } from '../../runtime/media-agent/audio-support.js';
+import { until } from '../../support/wait.js';
 
 export const ENGINE_IP = '127.0.5.1';
 export const PARTY_A_IP = '127.0.5.2';
@@ -149,12 +150,7 @@ export async function webhookReceiver(secretOf: (tenantId: string) => string | u
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** `until` of test/support/wait.ts with the recordings tests' argument order and defaults. */
+export function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  return until(fn, what, timeoutMs, everyMs);
 }

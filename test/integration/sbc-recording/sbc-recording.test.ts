@@ -19,6 +19,7 @@ import { zeroCrossingHz } from '../../runtime/media-agent/audio-support.js';
 import { GATEWAY_SECRET_HEADER } from '../../../runtime/sbc/gateway/notifier.js';
 import { hasCommand, requires } from '../../support/requires.js';
 import { startPhone, type Phone } from '../../e2e/support/gateway.js';
+import { sleep, until } from '../../support/wait.js';
 
 const available =
   requires('sbc-recording: rtpengine', hasCommand('rtpengine'), 'rtpengine not found (apt-get install rtpengine-daemon)') &&
@@ -27,17 +28,7 @@ const available =
 
 const HTTP_HOST = '127.0.8.30';
 const SIP_HOST = '127.0.8.31';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 interface Rec { id: string; callId: string; durationMs?: number; channels?: number }
 
