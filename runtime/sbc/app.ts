@@ -327,11 +327,10 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
       // --- consent: a policy-recorded call announces the recording once answered (docs/recordings.md) ---
       session.onAnswered(() => mediaServices.consentOnAnswer({ tenantId: caller.tenantId, media: session.media, parties: [userOf(fromUri), userOf(req.uri)] }, id));
       // --- end consent ---
-      // --- sbc-cluster: registered before the id can be used (gateway ring, events) ---
-      if (d.ownership) {
-        await d.ownership.claim(id, caller.tenantId);
-        session.onEnded(() => d.ownership?.release(id));
-      }
+      // --- sbc-cluster: the registry write runs beside call setup (no DynamoDB round trip on every INVITE); only a
+      // ring to a browser, whose answer comes back through the control API by this id, waits for it below ---
+      const claimed = d.ownership?.claim(id, caller.tenantId);
+      if (d.ownership) session.onEnded(() => d.ownership?.release(id));
       // --- end sbc-cluster ---
       calls.set(id, session);
       perTenant.set(caller.tenantId, (perTenant.get(caller.tenantId) ?? 0) + 1);
@@ -355,7 +354,10 @@ export async function buildSbcApp(d: SbcDeps): Promise<SbcApp> {
         fromIdentity: userOf(fromUri), toIdentity: userOf(req.uri), mediaNodeId: session.media.node.id,
       });
       session.log.info({ tenantId: caller.tenantId, caller: caller.kind, route: decision.kind, targets: decision.kind === 'targets' ? decision.targets.length : 1 }, 'call accepted');
-      if (decision.kind === 'identity') return connectIdentity(session, ringer, decision.identity);
+      if (decision.kind === 'identity') {
+        await claimed; // sbc-cluster
+        return connectIdentity(session, ringer, decision.identity);
+      }
       return session.connect(decision.targets);
     })().catch((err: unknown) => {
       for (const r of releases) r(); // security

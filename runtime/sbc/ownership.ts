@@ -40,7 +40,8 @@ export interface CallOwnershipOptions {
   fetch?: typeof fetch;
 }
 
-interface Local { kind: OwnedKind; id: string; tenantId: string }
+/** `written`: the registry write in flight or done (a release waits for it, so a fast hang-up leaves no stale item). */
+interface Local { kind: OwnedKind; id: string; tenantId: string; written?: Promise<void> }
 
 const localKey = (kind: OwnedKind, id: string, tenantId?: string) => (kind === 'call' ? `call:${id}` : `conf:${tenantId ?? ''}:${id}`);
 
@@ -86,14 +87,17 @@ export class CallOwnership implements CallOwnershipHook {
   }
 
   private remove(kind: OwnedKind, id: string, tenantId?: string): void {
-    if (!this.local.delete(localKey(kind, id, tenantId))) return;
-    this.o.repo.delete(kind, id, this.o.instanceId, tenantId).catch((err: unknown) => this.o.log.warn({ err, kind, id }, 'releasing call ownership failed (the TTL will)'));
+    const key = localKey(kind, id, tenantId);
+    const l = this.local.get(key);
+    if (!l) return;
+    this.local.delete(key);
+    void (l.written ?? Promise.resolve()).then(() => this.o.repo.delete(kind, id, this.o.instanceId, tenantId)).catch((err: unknown) => this.o.log.warn({ err, kind, id }, 'releasing call ownership failed (the TTL will)'));
   }
 
   claim(callId: string, tenantId: string): Promise<void> {
     const l: Local = { kind: 'call', id: callId, tenantId };
     this.local.set(localKey('call', callId), l);
-    return this.write(l);
+    return (l.written = this.write(l));
   }
 
   release(callId: string): void {
@@ -103,7 +107,7 @@ export class CallOwnership implements CallOwnershipHook {
   claimConference(tenantId: string, name: string): Promise<void> {
     const l: Local = { kind: 'conference', id: name, tenantId };
     this.local.set(localKey('conference', name, tenantId), l);
-    return this.write(l);
+    return (l.written = this.write(l));
   }
 
   releaseConference(tenantId: string, name: string): void {
